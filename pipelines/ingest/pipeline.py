@@ -1,0 +1,291 @@
+"""Ingest one feed: collect its exports (folder and/or HTTP), archive them, parse new ones, re-check all.
+
+The steps are idempotent and each commits on its own: a crash at any point leaves the archive and
+the warehouse in a state from which the next run simply continues.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from pipelines.ingest import bieu_ii06a
+from pipelines.ingest.feeds import FEED_SPECS, PERSONAL_COLUMNS, rebuild, text_table_ddl
+from pipelines.ingest.readers import EXPORT_TABLE, ExportFormatError, quote_ident, read_machine_export
+from pipelines.lib.archive import Archive, ArchivedExport
+from pipelines.lib.config import PROGRAMME_FIRST_YEAR, Settings
+from pipelines.lib.names import name_key, register_keys
+from pipelines.lib.warehouse import ensure_raw_schema
+
+log = logging.getLogger(__name__)
+PROGRAM_TARGETS = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "program_targets.csv"
+REGISTER_FILES = {"units": "units", "procedures": "procedures"}
+
+
+@dataclass
+class IngestResult:
+    feed: str
+    exports_seen: int = 0
+    exports_new: int = 0
+    exports_parsed: int = 0
+    exports_quarantined: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+def feed_folder(settings: Settings, feed: str) -> Path:
+    if feed in REGISTER_FILES:
+        return settings.sources / "registers"
+    return settings.sources / feed
+
+
+def discover_files(settings: Settings, feed: str) -> list[Path]:
+    """Files of a feed folder, in name order. Links that lead outside the sources folder, hidden
+    files and partial downloads are passed over."""
+    folder = feed_folder(settings, feed)
+    if not folder.is_dir():
+        return []
+    root = settings.sources.resolve()
+    files = []
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file() or path.name.startswith((".", "~$")) or path.suffix in (".part", ".tmp"):
+            continue
+        try:
+            if not path.resolve().is_relative_to(root):
+                log.warning("%s: %s leads outside the sources folder; skipped", feed, path.name)
+                continue
+        except OSError:
+            continue
+        if feed in REGISTER_FILES and not path.stem.lower().startswith(REGISTER_FILES[feed]):
+            continue
+        files.append(path)
+    return files
+
+
+def collect(settings: Settings, feed: str, con: duckdb.DuckDBPyConnection, archive: Archive) -> list[ArchivedExport]:
+    exports = [archive.add_file(feed, path) for path in discover_files(settings, feed)]
+    url = settings.feed_url(feed)
+    if url and feed not in REGISTER_FILES:
+        exports.extend(_pull_http(settings, feed, url, con, archive))
+    return exports
+
+
+def _pull_http(
+    settings: Settings, feed: str, url: str, con: duckdb.DuckDBPyConnection, archive: Archive
+) -> list[ArchivedExport]:
+    """One pull per calendar month. A month is pulled again until a pull made after its reporting
+    deadline is archived; then it is final and never pulled again."""
+    from pipelines.lib.http_source import month_windows, pull_feed
+
+    closed = _closed_windows(con, feed)
+    out = []
+    for start, end in month_windows(date(PROGRAMME_FIRST_YEAR, 1, 1), settings.as_of):
+        name = f"{feed}_{start.isoformat()}_{end.isoformat()}.json"
+        if name in closed:
+            continue
+        export = pull_feed(feed, url, date_from=start, date_to=end, token=settings.feed_token(feed), log=log)
+        out.append(archive.add_bytes(feed, export.name, export.content, origin="http", origin_uri=export.origin_uri))
+    return out
+
+
+def _closed_windows(con: duckdb.DuckDBPyConnection, feed: str) -> set[str]:
+    rows = con.execute(
+        """SELECT file_name FROM raw.export_arrivals
+           WHERE feed = ? AND origin_uri LIKE 'http%'
+             AND CAST(arrived_at + INTERVAL 7 HOUR AS DATE)
+                 > last_day(CAST(regexp_extract(file_name, '_([0-9]{4}-[0-9]{2}-[0-9]{2})\\.json$', 1) AS DATE))
+                   + INTERVAL 10 DAY""",
+        [feed],
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def _insert_text(con: duckdb.DuckDBPyConnection, feed: str, export_id: str, available: list[str], extra: dict) -> int:
+    spec = FEED_SPECS[feed]
+    select = []
+    for col in spec.columns:
+        if col in extra:
+            select.append(f"{extra[col]} AS {col}")
+        elif col in available:
+            select.append(f"CAST({quote_ident(col)} AS VARCHAR) AS {col}")
+        else:
+            select.append(f"NULL AS {col}")
+    source_format = f", {extra['source_format']}" if "source_format" in extra else ""
+    con.execute(f"DELETE FROM raw.{feed}_text WHERE export_id = ?", [export_id])
+    con.execute(
+        f"INSERT INTO raw.{feed}_text SELECT ?, _row{source_format}, {', '.join(select)} FROM {EXPORT_TABLE}",
+        [export_id],
+    )
+    return con.execute(f"SELECT count(*) FROM {EXPORT_TABLE}").fetchone()[0]
+
+
+def parse_export(con: duckdb.DuckDBPyConnection, feed: str, export_id: str, path: Path) -> tuple[str, str | None, int]:
+    """Parse one archived export into `raw.<feed>_text`, in its own transaction."""
+    spec = FEED_SPECS[feed]
+    meta: dict[str, object] = {"report_kind": None, "report_period": None, "report_date": None}
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if feed == "dossiers" and path.suffix.lower() in (".xlsx", ".xlsm"):
+            report = bieu_ii06a.parse(path)
+            _load_human_rows(con, report)
+            meta = {"report_kind": "human", "report_period": report.period, "report_date": report.report_date}
+            n = _insert_text(con, feed, export_id, list(report.rows[0].keys()) if report.rows else [], {
+                "source_format": "'human'",
+                "ky_bao_cao": "CAST(NULL AS VARCHAR)",
+                "ma_don_vi": "CAST(NULL AS VARCHAR)",
+                "ma_thu_tuc": "CAST(NULL AS VARCHAR)",
+                "tiep_nhan_buu_chinh": "'0'",
+                "tra_lai_rut": "CAST(NULL AS VARCHAR)",
+                "ngay_xuat": "CAST(NULL AS VARCHAR)",
+            })
+        else:
+            columns = [c for c in spec.columns if c not in PERSONAL_COLUMNS]
+            names = read_machine_export(con, path, columns, spec.key_column, spec.date_columns)
+            missing = [c for c in spec.required if c not in names]
+            if missing:
+                raise ExportFormatError("missing required columns: " + ", ".join(missing))
+            if feed == "dossiers":
+                meta["report_kind"] = "machine"
+            extra = {"source_format": "'machine'"} if feed == "dossiers" else {}
+            n = _insert_text(con, feed, export_id, names, extra)
+        con.execute(
+            """UPDATE raw.exports SET parse_status = 'parsed', parse_reason = NULL, report_kind = ?,
+                   report_period = ?, report_date = ?, rows_parsed = ? WHERE export_id = ?""",
+            [meta["report_kind"], meta["report_period"], meta["report_date"], n, export_id],
+        )
+        con.execute("COMMIT")
+        return "parsed", None, n
+    except ExportFormatError as exc:
+        con.execute("ROLLBACK")
+        reason = str(exc)
+    except Exception as exc:  # never crash the run on one bad export (quality.md)
+        con.execute("ROLLBACK")
+        reason = f"export cannot be read: {type(exc).__name__}: {exc}"[:500]
+    con.execute(
+        "UPDATE raw.exports SET parse_status = 'quarantined', parse_reason = ?, rows_parsed = 0 WHERE export_id = ?",
+        [reason, export_id],
+    )
+    return "quarantined", reason, 0
+
+
+def _load_human_rows(con: duckdb.DuckDBPyConnection, report: bieu_ii06a.HumanReport) -> None:
+    import pandas as pd
+
+    cols = ["_row", "ten_don_vi", *bieu_ii06a.COUNT_COLUMNS]
+    frame = pd.DataFrame([[r.get(c) for c in cols] for r in report.rows], columns=cols, dtype=object)
+    frame["_row"] = pd.to_numeric(frame["_row"]).astype("int64") if len(frame) else frame["_row"]
+    con.register("_human_frame", frame)
+    casts = ", ".join(
+        f"CAST({quote_ident(c)} AS {'BIGINT' if c == '_row' else 'VARCHAR'}) AS {quote_ident(c)}" for c in cols
+    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {EXPORT_TABLE} AS SELECT {casts} FROM _human_frame")
+    con.unregister("_human_frame")
+
+
+def refresh_name_maps(con: duckdb.DuckDBPyConnection) -> None:
+    """Comparison keys for the register's names and aliases and for every unit name human reports
+    sent (both small), so that name resolution itself runs in SQL."""
+    import pandas as pd
+
+    units = con.execute("SELECT ma_don_vi, ten_don_vi, ten_khac FROM raw.units").fetchall()
+    keys = sorted({(code, key) for code, name, aliases in units for key in register_keys(name, aliases)})
+    sent = con.execute(
+        "SELECT DISTINCT ten_don_vi FROM raw.dossiers_text WHERE ten_don_vi IS NOT NULL"
+    ).fetchall()
+    con.execute("CREATE OR REPLACE TABLE raw.unit_keys (unit_code VARCHAR, name_key VARCHAR)")
+    con.execute("CREATE OR REPLACE TABLE raw.unit_name_map (name_as_sent VARCHAR, name_key VARCHAR)")
+    if keys:
+        con.register("_keys", pd.DataFrame(keys, columns=["unit_code", "name_key"]))
+        con.execute("INSERT INTO raw.unit_keys SELECT * FROM _keys")
+        con.unregister("_keys")
+    if sent:
+        con.register("_sent", pd.DataFrame([(s[0], name_key(s[0])) for s in sent], columns=["a", "b"]))
+        con.execute("INSERT INTO raw.unit_name_map SELECT * FROM _sent")
+        con.unregister("_sent")
+
+
+def refresh_indicators(con: duckdb.DuckDBPyConnection) -> None:
+    with PROGRAM_TARGETS.open(encoding="utf-8") as handle:
+        codes = sorted({r["kpi_code"] for r in csv.DictReader(handle) if r["source_kind"] == "self_report"})
+    con.execute("CREATE OR REPLACE TABLE raw.self_report_indicators (kpi_code VARCHAR)")
+    con.executemany("INSERT INTO raw.self_report_indicators VALUES (?)", [[c] for c in codes])
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    ensure_raw_schema(con)
+    for feed in FEED_SPECS:
+        con.execute(text_table_ddl(feed))
+    if not con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw' AND table_name = 'units'"
+    ).fetchone()[0]:
+        for feed in ("units", "procedures"):
+            for stmt in _empty_register(feed):
+                con.execute(stmt)
+    con.execute("CREATE TABLE IF NOT EXISTS raw.unit_keys (unit_code VARCHAR, name_key VARCHAR)")
+    con.execute("CREATE TABLE IF NOT EXISTS raw.unit_name_map (name_as_sent VARCHAR, name_key VARCHAR)")
+    refresh_indicators(con)
+
+
+def _empty_register(feed: str) -> list[str]:
+    from pipelines.ingest.feeds import REBUILD_SQL
+
+    return [s for s in REBUILD_SQL[feed]() if "raw.quarantine_rows" not in s]
+
+
+def ingest(settings: Settings, feed: str, con: duckdb.DuckDBPyConnection) -> IngestResult:
+    """Archive, parse and check one feed; returns the counts shown as asset metadata."""
+    ensure_tables(con)
+    archive = Archive(settings.archive, con)
+    result = IngestResult(feed)
+    exports = collect(settings, feed, con, archive)
+    result.exports_seen = len({e.export_id for e in exports})
+    result.exports_new = sum(e.is_new for e in exports)
+    pending = con.execute(
+        "SELECT export_id, archive_path, file_name FROM raw.exports WHERE feed = ? AND parse_status IS NULL "
+        "ORDER BY sort_key",
+        [feed],
+    ).fetchall()
+    for i, (export_id, path, name) in enumerate(pending, start=1):
+        status, reason, n = parse_export(con, feed, export_id, Path(path))
+        if status == "quarantined":
+            log.warning("%s: export %s quarantined: %s", feed, name, reason)
+        if i % 50 == 0 or i == len(pending):
+            log.info("%s: parsed %d/%d new exports", feed, i, len(pending))
+    if feed == "dossiers" or feed == "units":
+        refresh_name_maps(con)
+    con.execute("BEGIN TRANSACTION")
+    rebuild(con, feed)
+    con.execute("COMMIT")
+    stats = con.execute(
+        """SELECT count(*) FILTER (WHERE parse_status = 'parsed'), count(*) FILTER (WHERE parse_status = 'quarantined')
+           FROM raw.exports WHERE feed = ?""",
+        [feed],
+    ).fetchone()
+    result.exports_parsed, result.exports_quarantined = stats
+    result.rows_loaded = con.execute(f"SELECT count(*) FROM raw.{feed}").fetchone()[0]
+    reasons = con.execute(
+        "SELECT reason_code, count(*) FROM raw.quarantine_rows WHERE feed = ? GROUP BY 1 ORDER BY 1", [feed]
+    ).fetchall()
+    result.quarantine_reasons = dict(reasons)
+    result.rows_quarantined = sum(result.quarantine_reasons.values())
+    result.problems = [
+        f"{n}: {r}"
+        for n, r in con.execute(
+            "SELECT file_name, parse_reason FROM raw.exports WHERE feed = ? AND parse_status = 'quarantined' "
+            "ORDER BY file_name",
+            [feed],
+        ).fetchall()
+    ]
+    log.info(
+        "%s: %d exports (%d new), %d rows loaded, %d rows quarantined, %d exports quarantined",
+        feed, result.exports_seen, result.exports_new, result.rows_loaded, result.rows_quarantined,
+        result.exports_quarantined,
+    )
+    return result

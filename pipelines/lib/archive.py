@@ -1,0 +1,121 @@
+"""The landing archive: every export kept byte for byte, named by its content hash (sources.md).
+
+Nothing downstream reads a source directly. An export is stored once however often it arrives;
+each distinct place it came from is recorded as an arrival. Files are written to a temporary name
+and renamed, so a crash never leaves a half-written export behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class ArchivedExport:
+    export_id: str
+    feed: str
+    file_name: str
+    archive_path: Path
+    is_new: bool
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def sort_key(origin: str, file_name: str, arrived_at: datetime) -> str:
+    """Order in which "the later export wins" (sources.md): among files the name that sorts last;
+    an HTTP pull is later than any file and than earlier pulls."""
+    if origin == "http":
+        return f"1|{arrived_at.strftime('%Y-%m-%dT%H:%M:%S.%f')}|{file_name}"
+    return f"0|{file_name}"
+
+
+class Archive:
+    def __init__(self, root: Path, con: duckdb.DuckDBPyConnection):
+        self.root = Path(root)
+        self.con = con
+
+    def _target(self, feed: str, export_id: str, file_name: str) -> Path:
+        suffix = "".join(Path(file_name).suffixes[-1:]).lower() or ".bin"
+        if len(suffix) > 8 or not suffix[1:].isalnum():
+            suffix = ".bin"
+        return self.root / feed / export_id[:2] / f"{export_id}{suffix}"
+
+    def _store(self, feed: str, export_id: str, file_name: str, write) -> Path:
+        target = self._target(feed, export_id, file_name)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(target.name + f".tmp{os.getpid()}")
+            write(tmp)
+            os.replace(tmp, target)
+        return target
+
+    def add_file(self, feed: str, path: Path, *, origin_uri: str | None = None) -> ArchivedExport:
+        export_id = sha256_file(path)
+        target = self._store(feed, export_id, path.name, lambda tmp: shutil.copyfile(path, tmp))
+        return self._record(feed, export_id, path.name, "file", origin_uri or str(path), target, path.stat().st_size)
+
+    def add_bytes(self, feed: str, name: str, content: bytes, *, origin: str, origin_uri: str) -> ArchivedExport:
+        export_id = hashlib.sha256(content).hexdigest()
+        target = self._store(feed, export_id, name, lambda tmp: tmp.write_bytes(content))
+        return self._record(feed, export_id, name, origin, origin_uri, target, len(content))
+
+    def _record(
+        self, feed: str, export_id: str, name: str, origin: str, uri: str, target: Path, size: int
+    ) -> ArchivedExport:
+        now = datetime.now(UTC).replace(tzinfo=None)
+        known = self.con.execute(
+            "SELECT file_name, origin FROM raw.exports WHERE export_id = ?", [export_id]
+        ).fetchone()
+        new_arrival = self.con.execute(
+            """INSERT INTO raw.export_arrivals VALUES (?, ?, ?, ?, ?)
+               ON CONFLICT DO NOTHING RETURNING export_id""",
+            [export_id, feed, name, uri, now],
+        ).fetchall()
+        if known is None:
+            self.con.execute(
+                """INSERT INTO raw.exports (export_id, feed, file_name, origin, origin_uri, arrived_at,
+                       size_bytes, archive_path, sort_key)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                [export_id, feed, name, origin, uri, now, size, str(target), sort_key(origin, name, now)],
+            )
+        elif origin == "file" and known[1] == "file" and name > known[0]:
+            # Same bytes under several names: order by the name that sorts last, whatever arrived first.
+            self.con.execute(
+                "UPDATE raw.exports SET file_name = ?, sort_key = ? WHERE export_id = ?",
+                [name, sort_key("file", name, now), export_id],
+            )
+        if new_arrival:
+            self._write_sidecar(target, export_id, feed)
+        return ArchivedExport(export_id, feed, name, target, known is None)
+
+    def _write_sidecar(self, target: Path, export_id: str, feed: str) -> None:
+        arrivals = self.con.execute(
+            """SELECT file_name, origin_uri, strftime(arrived_at, '%Y-%m-%dT%H:%M:%SZ')
+               FROM raw.export_arrivals WHERE export_id = ? ORDER BY arrived_at, origin_uri""",
+            [export_id],
+        ).fetchall()
+        meta = {
+            "export_id": export_id,
+            "feed": feed,
+            "arrivals": [{"file_name": n, "origin": u, "arrived_at": t} for n, u, t in arrivals],
+        }
+        sidecar = target.with_name(export_id + ".meta.json")
+        tmp = sidecar.with_name(sidecar.name + f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+        os.replace(tmp, sidecar)

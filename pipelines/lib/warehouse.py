@@ -1,0 +1,84 @@
+"""The DuckDB warehouse: one writer (the pipeline), schemas raw → staging → marts.
+
+Connections are short-lived and closed before dbt runs as a subprocess (DuckDB allows one writing
+process), so every step opens its own with `connect()`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+
+RAW_DDL = """
+CREATE SCHEMA IF NOT EXISTS raw;
+CREATE TABLE IF NOT EXISTS raw.exports (
+    export_id VARCHAR PRIMARY KEY,      -- sha256 of the bytes: the same bytes twice are one export
+    feed VARCHAR NOT NULL,
+    file_name VARCHAR NOT NULL,         -- base name as delivered (first seen); HTTP: feed_window.json
+    origin VARCHAR NOT NULL,            -- 'file' or 'http'
+    origin_uri VARCHAR NOT NULL,
+    arrived_at TIMESTAMP NOT NULL,      -- first arrival, UTC
+    size_bytes BIGINT NOT NULL,
+    archive_path VARCHAR NOT NULL,
+    sort_key VARCHAR NOT NULL,          -- "later export wins" order: files by name, then HTTP pulls by arrival
+    parse_status VARCHAR,               -- NULL = not parsed yet, 'parsed', 'quarantined'
+    parse_reason VARCHAR,
+    report_kind VARCHAR,                -- dossiers: 'machine' or 'human'
+    report_period VARCHAR,              -- Biểu II.06a: YYYY-MM from the title
+    report_date DATE,                   -- Biểu II.06a: the date line, NULL when absent
+    rows_parsed BIGINT
+);
+CREATE TABLE IF NOT EXISTS raw.export_arrivals (
+    export_id VARCHAR NOT NULL,
+    feed VARCHAR NOT NULL,
+    file_name VARCHAR NOT NULL,
+    origin_uri VARCHAR NOT NULL,
+    arrived_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (export_id, origin_uri)
+);
+CREATE TABLE IF NOT EXISTS raw.quarantine_rows (
+    feed VARCHAR NOT NULL,
+    export_id VARCHAR NOT NULL,
+    file_name VARCHAR NOT NULL,
+    row_number BIGINT NOT NULL,
+    reason_code VARCHAR NOT NULL,       -- e.g. negative_count, unknown_unit, duplicate_key
+    reason VARCHAR NOT NULL,            -- in words
+    unit_code VARCHAR,                  -- the register code when the row names a known unit
+    unit_as_sent VARCHAR,               -- code or name exactly as sent
+    period VARCHAR,                     -- YYYY-MM (monthly feeds) or YYYY (annual), when parseable
+    version_ts TIMESTAMP,               -- dossiers: the row's ngay_xuat (local), for version choice
+    record VARCHAR                      -- the row as sent (JSON), personal data removed
+);
+"""
+
+
+@contextlib.contextmanager
+def connect(path: Path | str, *, read_only: bool = False, retries: int = 20) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse, waiting briefly if another process holds the write lock."""
+    path = Path(path)
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    delay = 0.25
+    for attempt in range(retries):
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or attempt == retries - 1:
+                raise RuntimeError(
+                    f"warehouse {path} is locked by another process (is another run going on?): {exc}"
+                ) from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(RAW_DDL)
