@@ -1,0 +1,26 @@
+{#- Dates of kpis.md's Conventions, in one place. -#}
+
+{% macro as_of() -%}
+    cast('{{ var("as_of") }}' as date)
+{%- endmacro %}
+
+{% macro first_year() -%}
+    {{ var("first_year") }}
+{%- endmacro %}
+
+{#- A month's reporting deadline: its last day + 10 days. -#}
+{% macro month_deadline(month_start) -%}
+    (last_day({{ month_start }}) + interval 10 day)::date
+{%- endmacro %}
+
+{#- Valid on at least one day of [start, end] (blank start: always; blank end: still valid). -#}
+{% macro valid_during(alias, start, end) -%}
+    (({{ alias }}.valid_from is null or {{ alias }}.valid_from <= {{ end }})
+    and ({{ alias }}.valid_to is null or {{ alias }}.valid_to >= {{ start }}))
+{%- endmacro %}
+
+{#- value = numerator / denominator, null when the denominator is 0 (kpis.md). -#}
+{% macro ratio(numerator, denominator) -%}
+    case when {{ denominator }} is null or {{ denominator }} = 0 then null
+        else {{ numerator }}::double / {{ denominator }} end
+{%- endmacro %}

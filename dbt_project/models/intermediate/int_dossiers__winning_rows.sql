@@ -1,0 +1,9 @@
+-- The unit-month's data: the winning version's loaded rows (kpis.md, Versions).
+select r.*
+from {{ ref('stg_dossiers__rows') }} as r
+inner join {{ ref('int_dossiers__versions') }} as v
+    on
+        r.unit_code = v.unit_code
+        and r.period = v.period
+        and r.export_id = v.export_id
+        and v.version_rank = 1

@@ -1,0 +1,2 @@
+-- The procedure catalogue as analysts read it.
+select * from {{ ref('stg_registers__procedures') }}

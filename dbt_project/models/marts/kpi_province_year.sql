@@ -1,0 +1,108 @@
+-- Every KPI for every programme year against its milestone target and linear trajectory (kpis.md,
+-- Targets, milestones and trajectories). Comparisons with targets are exact: fractions are compared
+-- as numerator·100 against target%·denominator, never as rounded percentages.
+with years as (
+    select y as year from range({{ first_year() }}, year({{ as_of() }}) + 1) as t (y)
+),
+
+kpis as (
+    select
+        d.kpi_code,
+        d.measure,
+        t.comparator,
+        t.measure as target_measure,
+        t.target_2025,
+        t.target_2030,
+        t.target_id is not null as has_target
+    from {{ ref('kpi_definitions') }} as d
+    left join {{ ref('program_targets') }} as t on d.kpi_code = t.kpi_code
+),
+
+vals as (
+    select
+        y.year,
+        k.*,
+        c.numerator,
+        c.denominator,
+        case
+            when k.measure = 'rank' then c.numerator
+            else {{ ratio('c.numerator', 'c.denominator') }}
+        end as value
+    from years as y
+    cross join kpis as k
+    left join {{ ref('int_kpi__province_year_components') }} as c
+        on y.year = c.year and k.kpi_code = c.kpi_code
+),
+
+baseline as (
+    select
+        kpi_code,
+        arg_min(year, year) filter (where value is not null) as y0,
+        arg_min(value, year) filter (where value is not null) as b,
+        max(case when year = 2025 then value end) as value_2025
+    from vals
+    group by kpi_code
+),
+
+targets as (
+    select
+        v.*,
+        bl.y0,
+        bl.b,
+        bl.value_2025,
+        case when v.has_target then case when v.year <= 2025 then 2025 else 2030 end end as target_year,
+        case when v.year <= 2025 then v.target_2025 else v.target_2030 end as target_as_written,
+        -- numeric milestones, as fractions for percent targets and ranks for rank targets
+        try_cast(v.target_2025 as double)
+        / case when v.target_measure = 'percent' then 100 else 1 end as t2025,
+        try_cast(v.target_2030 as double)
+        / case when v.target_measure = 'percent' then 100 else 1 end as t2030
+    from vals as v
+    left join baseline as bl on v.kpi_code = bl.kpi_code
+),
+
+judged as (
+    select
+        *,
+        case
+            when target_as_written = 'improve_vs_2025' then value_2025
+            when target_measure = 'percent' then try_cast(target_as_written as double) / 100
+            else try_cast(target_as_written as double)
+        end as target,
+        case
+            when y0 is null or year <= y0 or year > 2030 then null
+            when year <= 2025 then
+                case when t2025 is not null then b + (t2025 - b) * (year - y0) / (2025 - y0) end
+            else
+                case
+                    when t2025 is not null and t2030 is not null
+                        then t2025 + (t2030 - t2025) * (year - 2025) / 5
+                end
+        end as expected_on_trajectory
+    from targets
+)
+
+select
+    year,
+    kpi_code,
+    numerator::double as numerator,
+    denominator::double as denominator,
+    value,
+    target,
+    target_year,
+    case
+        when target is null or value is null then null
+        when target_as_written = 'improve_vs_2025' then value < target
+        when comparator = 'top_n' then value <= target
+        when comparator = '>'
+            then numerator * 100 > try_cast(target_as_written as double) * denominator
+        when comparator = '>='
+            then numerator * 100 >= try_cast(target_as_written as double) * denominator
+    end as met,
+    expected_on_trajectory,
+    case
+        when value is null or expected_on_trajectory is null then null
+        when measure = 'rank' then value <= expected_on_trajectory
+        else value >= expected_on_trajectory
+    end as on_track
+from judged

@@ -1,0 +1,31 @@
+-- One row per response id (the later export wins), with its answers counted per question answered:
+-- 1–5 answered, 4–5 satisfied (kpis.md). The phone number never entered the warehouse.
+with ranked as (
+    select
+        *,
+        row_number() over (partition by ma_phieu order by sort_key desc, export_id desc) as version_rank
+    from {{ source('raw', 'surveys') }}
+),
+
+answers as (
+    select
+        *,
+        list_filter([q1, q2, q3, q4, q5, q6, q7, q8, q9, q10], x -> x is not null) as answered
+    from ranked
+    where version_rank = 1
+)
+
+select
+    export_id,
+    ma_phieu as response_id,
+    loai_khao_sat as survey_type,
+    ma_don_vi as unit_code,
+    linh_vuc as field,
+    ngay_khao_sat as surveyed_on,
+    year(ngay_khao_sat) as year,
+    strftime(ngay_khao_sat, '%Y-%m') as period,
+    kenh as channel,
+    len(answered) as answers,
+    len(list_filter(answered, x -> x >= 4)) as satisfied_answers
+from answers
+where ngay_khao_sat <= {{ as_of() }} and year(ngay_khao_sat) >= {{ first_year() }}
