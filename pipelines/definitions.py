@@ -1,6 +1,8 @@
-"""All Dagster definitions of the PAR pipeline, assembled in one place."""
+"""All Dagster definitions of the PAR pipeline, assembled in one place.
 
-from __future__ import annotations
+Flow: sources → archive → raw (ingest) → staging → intermediate → marts (dbt) → checks (GX suites,
+dbt tests, the blocking ranking gate) → ranking → reports → publish.
+"""
 
 import os
 
@@ -8,20 +10,25 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 import dagster as dg  # noqa: E402
 
-from pipelines.defs.dbt import dbt_resource, par_dbt_assets  # noqa: E402
+from pipelines.defs.automation import export_sensor, nightly_schedule  # noqa: E402
+from pipelines.defs.dbt import dbt_resource, par_dbt_assets, par_ranking_assets  # noqa: E402
 from pipelines.defs.ingest import ingest_assets  # noqa: E402
+from pipelines.defs.publish import build_publish_asset  # noqa: E402
 from pipelines.defs.resources import ParSettingsResource  # noqa: E402
 
-all_assets = [*ingest_assets, par_dbt_assets]
+report_keys: list[dg.AssetKey] = []
+all_assets = [*ingest_assets, par_dbt_assets, par_ranking_assets, build_publish_asset(report_keys)]
 
 par_main_job = dg.define_asset_job(
     "par_main_job",
     selection=dg.AssetSelection.all(),
-    description="The whole main job: ingest → dbt (KPIs, gaps, gate, ranking) → checks → reports.",
+    description="The whole main job: ingest → dbt (KPIs, gaps, gate) → checks → ranking → reports → publish.",
 )
 
 defs = dg.Definitions(
     assets=all_assets,
     jobs=[par_main_job],
+    schedules=[nightly_schedule(par_main_job)],
+    sensors=[export_sensor(par_main_job)],
     resources={"par": ParSettingsResource(), "dbt": dbt_resource},
 )

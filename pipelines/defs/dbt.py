@@ -21,6 +21,9 @@ if not dbt_project.manifest_path.exists():
     dbt_project.preparer.prepare(dbt_project)
 
 
+RANKING_MODEL = "par_ranking"
+
+
 class ParDbtTranslator(DagsterDbtTranslator):
     """Asset keys `<layer>/<model>` (sources keep `raw/<table>`, the ingestion assets' keys) and one
     group per layer, so the graph reads sources → raw → staging → marts."""
@@ -41,9 +44,29 @@ class ParDbtTranslator(DagsterDbtTranslator):
         return fqn[1] if len(fqn) > 2 else "models"
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, dagster_dbt_translator=ParDbtTranslator(), name="par_dbt")
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    dagster_dbt_translator=ParDbtTranslator(),
+    name="par_dbt",
+    exclude=RANKING_MODEL,
+)
 def par_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, par: ParSettingsResource):
-    """Runs `dbt build` (models, seeds and tests) with the run's as-of date and final years."""
+    """`dbt build` of staging → intermediate → marts (KPIs, gaps, the gate) with the run's as-of date."""
+    yield from _build(context, dbt, par)
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    dagster_dbt_translator=ParDbtTranslator(),
+    name="par_ranking_dbt",
+    select=RANKING_MODEL,
+)
+def par_ranking_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, par: ParSettingsResource):
+    """The ranking runs as its own step, after the blocking gate check on marts/ranking_gate."""
+    yield from _build(context, dbt, par)
+
+
+def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, par: ParSettingsResource):
     settings = par.get()
     # dbt runs as a subprocess against the same DuckDB file: no connection of ours is open here.
     os.environ["PAR_WAREHOUSE"] = str(settings.warehouse.resolve())

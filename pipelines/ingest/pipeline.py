@@ -40,19 +40,19 @@ class IngestResult:
     problems: list[str] = field(default_factory=list)
 
 
-def feed_folder(settings: Settings, feed: str) -> Path:
+def feed_folder(sources: Path, feed: str) -> Path:
     if feed in REGISTER_FILES:
-        return settings.sources / "registers"
-    return settings.sources / feed
+        return sources / "registers"
+    return sources / feed
 
 
-def discover_files(settings: Settings, feed: str) -> list[Path]:
+def discover_files(sources: Path, feed: str) -> list[Path]:
     """Files of a feed folder, in name order. Links that lead outside the sources folder, hidden
     files and partial downloads are passed over."""
-    folder = feed_folder(settings, feed)
+    folder = feed_folder(sources, feed)
     if not folder.is_dir():
         return []
-    root = settings.sources.resolve()
+    root = sources.resolve()
     files = []
     for path in sorted(folder.rglob("*")):
         if not path.is_file() or path.name.startswith((".", "~$")) or path.suffix in (".part", ".tmp"):
@@ -70,7 +70,7 @@ def discover_files(settings: Settings, feed: str) -> list[Path]:
 
 
 def collect(settings: Settings, feed: str, con: duckdb.DuckDBPyConnection, archive: Archive) -> list[ArchivedExport]:
-    exports = [archive.add_file(feed, path) for path in discover_files(settings, feed)]
+    exports = [archive.add_file(feed, path) for path in discover_files(settings.sources, feed)]
     url = settings.feed_url(feed)
     if url and feed not in REGISTER_FILES:
         exports.extend(_pull_http(settings, feed, url, con, archive))
