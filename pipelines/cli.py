@@ -68,7 +68,9 @@ def print_summary(settings: Settings) -> None:
                 [feed],
             ).fetchone()
             loaded = con.execute(f"SELECT count(*) FROM raw.{feed}").fetchone()[0]
-            quarantined = con.execute("SELECT count(*) FROM raw.quarantine_rows WHERE feed = ?", [feed]).fetchone()[0]
+            quarantined = con.execute(
+                "SELECT count(*) FROM raw.quarantine_rows WHERE feed = ?", [feed]
+            ).fetchone()[0]
             print(
                 f"  {feed:<17} {exports[0]:>5} exports ({exports[1]} unreadable)  {loaded:>9} rows loaded"
                 f"  {quarantined:>6} rows quarantined"
@@ -77,7 +79,9 @@ def print_summary(settings: Settings) -> None:
         _print_gaps(con)
         _print_ranking(con)
     print(f"\nReports: {settings.reports.resolve()}")
-    print(f"Warehouse (writer): {settings.warehouse.resolve()}   published copy for analysts: {settings.published.resolve()}")
+    print(
+        f"Warehouse (writer): {settings.warehouse.resolve()}   published copy for analysts: {settings.published.resolve()}"
+    )
 
 
 def _print_kpis(con, settings: Settings) -> None:
@@ -93,7 +97,9 @@ def _print_kpis(con, settings: Settings) -> None:
     print(header)
     by_kpi: dict[str, dict] = {}
     for code, name, measure, year, value, _target, met, on_track, t25, t30, t30w in rows:
-        entry = by_kpi.setdefault(code, {"name": name, "measure": measure, "cells": {}, "t25": t25, "t30": t30w or t30})
+        entry = by_kpi.setdefault(
+            code, {"name": name, "measure": measure, "cells": {}, "t25": t25, "t30": t30w or t30}
+        )
         mark = {True: "✓", False: "✗", None: " "}[met] + {True: "↗", False: "↘", None: " "}[on_track]
         entry["cells"][year] = f"{_fmt_pct(value, measure)} {mark}"
     for code, entry in by_kpi.items():

@@ -24,3 +24,8 @@
     case when {{ denominator }} is null or {{ denominator }} = 0 then null
         else {{ numerator }}::double / {{ denominator }} end
 {%- endmacro %}
+
+{#- The programme's years, 2021 .. the as-of year, as a derived table with one column `y`. -#}
+{% macro programme_years() -%}
+    (select cast(unnest(range({{ first_year() }}, year({{ as_of() }}) + 1)) as integer) as y)
+{%- endmacro %}

@@ -1,6 +1,5 @@
 """Ingestion assets: one per feed and one per register, each archive → raw (pipelines/ingest)."""
 
-
 import json
 
 import dagster as dg

@@ -1,8 +1,5 @@
 """Resources: run settings come from the environment (interface.md), never from files."""
 
-
-from typing import Optional
-
 import dagster as dg
 
 from pipelines.lib.config import Settings, load_settings
@@ -12,7 +9,7 @@ class ParSettingsResource(dg.ConfigurableResource):
     """The run's settings (PAR_SOURCES, PAR_WAREHOUSE, PAR_AS_OF, …), read from the environment at run
     time so the nightly schedule always sees today's as-of date. `as_of` overrides PAR_AS_OF."""
 
-    as_of: Optional[str] = None
+    as_of: str | None = None
 
     def get(self) -> Settings:
         env = None

@@ -68,7 +68,9 @@ def parse_period(title: str) -> str:
     else:
         match = _PERIOD_RANGE.search(title)
         if not match:
-            raise ExportFormatError("Biểu II.06a: no reporting period in the title ('Kỳ báo cáo: tháng MM/YYYY')")
+            raise ExportFormatError(
+                "Biểu II.06a: no reporting period in the title ('Kỳ báo cáo: tháng MM/YYYY')"
+            )
         d1, m1, y1, d2, m2, y2 = (int(g) for g in match.groups())
         try:
             start, end = dt.date(y1, m1, d1), dt.date(y2, m2, d2)

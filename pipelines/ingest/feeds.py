@@ -213,7 +213,11 @@ def _dossiers_sql() -> list[str]:
     start, end = _month_bounds("period")
     unit = "unit_code_sent"
     checks: list[tuple[str, str, str]] = [
-        ("bad_period", "period IS NULL", "'reporting period ' || coalesce(ky_bao_cao, '(blank)') || ' is not YYYY-MM'"),
+        (
+            "bad_period",
+            "period IS NULL",
+            "'reporting period ' || coalesce(ky_bao_cao, '(blank)') || ' is not YYYY-MM'",
+        ),
         (
             "unknown_unit",
             "is_human AND coalesce(n_match, 0) = 0",
@@ -323,12 +327,19 @@ def _payments_sql() -> list[str]:
     checks: list[tuple[str, str, str]] = [
         ("missing_id", "txn_id IS NULL", "'ma_giao_dich is blank'"),
         ("bad_date", "ts IS NULL", "'thoi_diem ''' || coalesce(thoi_diem, '') || ''' is not a date-time'"),
-        *[(c, cond, r.replace("{period_text}", "period")) for c, cond, r in _unit_checks("unit_code", start, end, "in")],
+        *[
+            (c, cond, r.replace("{period_text}", "period"))
+            for c, cond, r in _unit_checks("unit_code", start, end, "in")
+        ],
         ("missing_procedure", "p_code IS NULL", "'procedure code is blank'"),
-        ("unknown_procedure", "p.p_found IS NULL", "'procedure ' || p_code || ' is not in the procedure catalogue'"),
+        (
+            "unknown_procedure",
+            "p.p_found IS NULL",
+            "'procedure ' || p_code || ' is not in the procedure catalogue'",
+        ),
         (
             "bad_amount",
-            f"amount_text IS NULL OR regexp_full_match(amount_text, '-[0-9.]+') OR regexp_full_match(amount_text, '0+(\\.0*)?')",
+            "amount_text IS NULL OR regexp_full_match(amount_text, '-[0-9.]+') OR regexp_full_match(amount_text, '0+(\\.0*)?')",
             "'amount so_tien=' || coalesce(amount_text, '(blank)') || ' is not above 0'",
         ),
         (
@@ -346,7 +357,11 @@ def _payments_sql() -> list[str]:
             f"status IS NULL OR status NOT IN {PAYMENT_STATUSES}",
             "'unknown status trang_thai=' || coalesce(trang_thai, '(blank)')",
         ),
-        ("duplicate_key", "dup_count > 1", "'ma_giao_dich ' || txn_id || ' appears ' || dup_count || ' times in this export'"),
+        (
+            "duplicate_key",
+            "dup_count > 1",
+            "'ma_giao_dich ' || txn_id || ' appears ' || dup_count || ' times in this export'",
+        ),
     ]
     select = f"""
     WITH typed AS (
@@ -405,7 +420,10 @@ def _surveys_sql() -> list[str]:
     checks: list[tuple[str, str, str]] = [
         ("missing_id", "resp_id IS NULL", "'ma_phieu is blank'"),
         ("bad_date", "ts IS NULL", "'ngay_khao_sat ''' || coalesce(ngay_khao_sat, '') || ''' is not a date'"),
-        *[(c, cond, r.replace("{period_text}", "period")) for c, cond, r in _unit_checks("unit_code", start, end, "in")],
+        *[
+            (c, cond, r.replace("{period_text}", "period"))
+            for c, cond, r in _unit_checks("unit_code", start, end, "in")
+        ],
         (
             "unknown_survey_type",
             f"stype IS NULL OR stype NOT IN {SURVEY_TYPES}",
@@ -417,7 +435,11 @@ def _surveys_sql() -> list[str]:
             "'unknown channel kenh=' || kenh",
         ),
         ("bad_answer", bad_answers, "'answers outside 1–5: ' || " + which_bad),
-        ("duplicate_key", "dup_count > 1", "'ma_phieu ' || resp_id || ' appears ' || dup_count || ' times in this export'"),
+        (
+            "duplicate_key",
+            "dup_count > 1",
+            "'ma_phieu ' || resp_id || ' appears ' || dup_count || ' times in this export'",
+        ),
     ]
     select = f"""
     WITH typed AS (
@@ -468,10 +490,22 @@ def _self_report_sql() -> list[str]:
             "k.kpi_code IS NULL",
             "'ma_chi_tieu ' || coalesce(kpi, '(blank)') || ' is not a self-reported programme target'",
         ),
-        ("bad_number", "num IS NULL OR num < 0", "'tu_so ''' || coalesce(tu_so, '') || ''' is not a number ≥ 0'"),
-        ("bad_number", "den IS NULL OR den < 0", "'mau_so ''' || coalesce(mau_so, '') || ''' is not a number ≥ 0'"),
+        (
+            "bad_number",
+            "num IS NULL OR num < 0",
+            "'tu_so ''' || coalesce(tu_so, '') || ''' is not a number ≥ 0'",
+        ),
+        (
+            "bad_number",
+            "den IS NULL OR den < 0",
+            "'mau_so ''' || coalesce(mau_so, '') || ''' is not a number ≥ 0'",
+        ),
         ("numerator_above_denominator", "num > den", "'tu_so ' || tu_so || ' is above mau_so ' || mau_so"),
-        ("duplicate_key", "dup_count > 1", "'year × unit × indicator appears ' || dup_count || ' times in this export'"),
+        (
+            "duplicate_key",
+            "dup_count > 1",
+            "'year × unit × indicator appears ' || dup_count || ' times in this export'",
+        ),
     ]
     select = f"""
     WITH typed AS (
@@ -518,7 +552,11 @@ def _national_indices_sql() -> list[str]:
             f"idx IS NULL OR idx NOT IN {NATIONAL_INDICES}",
             "'unknown index chi_so=' || coalesce(chi_so, '(blank)')",
         ),
-        ("bad_count", "rank IS NULL OR rank < 1", "'thu_hang ''' || coalesce(thu_hang, '') || ''' is not a rank ≥ 1'"),
+        (
+            "bad_count",
+            "rank IS NULL OR rank < 1",
+            "'thu_hang ''' || coalesce(thu_hang, '') || ''' is not a rank ≥ 1'",
+        ),
         (
             "bad_count",
             f"{txt('so_tinh')} IS NOT NULL AND provinces IS NULL",
@@ -618,7 +656,11 @@ def _register_sql(feed: str) -> list[str]:
             "'hieu_luc_tu/hieu_luc_den is not a date'",
         ),
         *extra_checks,
-        ("duplicate_key", "dup_count > 1", f"'{key} ' || trim({key}) || ' appears ' || dup_count || ' times'"),
+        (
+            "duplicate_key",
+            "dup_count > 1",
+            f"'{key} ' || trim({key}) || ' appears ' || dup_count || ' times'",
+        ),
     ]
     proc_extra = (
         f", {register_date('t.ngay_tich_hop_dvcqg')} AS dvcqg, {register_date('t.ngay_tich_hop_tttt')} AS tttt, "

@@ -69,7 +69,9 @@ def discover_files(sources: Path, feed: str) -> list[Path]:
     return files
 
 
-def collect(settings: Settings, feed: str, con: duckdb.DuckDBPyConnection, archive: Archive) -> list[ArchivedExport]:
+def collect(
+    settings: Settings, feed: str, con: duckdb.DuckDBPyConnection, archive: Archive
+) -> list[ArchivedExport]:
     exports = [archive.add_file(feed, path) for path in discover_files(settings.sources, feed)]
     url = settings.feed_url(feed)
     if url and feed not in REGISTER_FILES:
@@ -91,7 +93,9 @@ def _pull_http(
         if name in closed:
             continue
         export = pull_feed(feed, url, date_from=start, date_to=end, token=settings.feed_token(feed), log=log)
-        out.append(archive.add_bytes(feed, export.name, export.content, origin="http", origin_uri=export.origin_uri))
+        out.append(
+            archive.add_bytes(feed, export.name, export.content, origin="http", origin_uri=export.origin_uri)
+        )
     return out
 
 
@@ -107,7 +111,9 @@ def _closed_windows(con: duckdb.DuckDBPyConnection, feed: str) -> set[str]:
     return {r[0] for r in rows}
 
 
-def _insert_text(con: duckdb.DuckDBPyConnection, feed: str, export_id: str, available: list[str], extra: dict) -> int:
+def _insert_text(
+    con: duckdb.DuckDBPyConnection, feed: str, export_id: str, available: list[str], extra: dict
+) -> int:
     spec = FEED_SPECS[feed]
     select = []
     for col in spec.columns:
@@ -126,7 +132,9 @@ def _insert_text(con: duckdb.DuckDBPyConnection, feed: str, export_id: str, avai
     return con.execute(f"SELECT count(*) FROM {EXPORT_TABLE}").fetchone()[0]
 
 
-def parse_export(con: duckdb.DuckDBPyConnection, feed: str, export_id: str, path: Path) -> tuple[str, str | None, int]:
+def parse_export(
+    con: duckdb.DuckDBPyConnection, feed: str, export_id: str, path: Path
+) -> tuple[str, str | None, int]:
     """Parse one archived export into `raw.<feed>_text`, in its own transaction."""
     spec = FEED_SPECS[feed]
     meta: dict[str, object] = {"report_kind": None, "report_period": None, "report_date": None}
@@ -136,15 +144,21 @@ def parse_export(con: duckdb.DuckDBPyConnection, feed: str, export_id: str, path
             report = bieu_ii06a.parse(path)
             _load_human_rows(con, report)
             meta = {"report_kind": "human", "report_period": report.period, "report_date": report.report_date}
-            n = _insert_text(con, feed, export_id, list(report.rows[0].keys()) if report.rows else [], {
-                "source_format": "'human'",
-                "ky_bao_cao": "CAST(NULL AS VARCHAR)",
-                "ma_don_vi": "CAST(NULL AS VARCHAR)",
-                "ma_thu_tuc": "CAST(NULL AS VARCHAR)",
-                "tiep_nhan_buu_chinh": "'0'",
-                "tra_lai_rut": "CAST(NULL AS VARCHAR)",
-                "ngay_xuat": "CAST(NULL AS VARCHAR)",
-            })
+            n = _insert_text(
+                con,
+                feed,
+                export_id,
+                list(report.rows[0].keys()) if report.rows else [],
+                {
+                    "source_format": "'human'",
+                    "ky_bao_cao": "CAST(NULL AS VARCHAR)",
+                    "ma_don_vi": "CAST(NULL AS VARCHAR)",
+                    "ma_thu_tuc": "CAST(NULL AS VARCHAR)",
+                    "tiep_nhan_buu_chinh": "'0'",
+                    "tra_lai_rut": "CAST(NULL AS VARCHAR)",
+                    "ngay_xuat": "CAST(NULL AS VARCHAR)",
+                },
+            )
         else:
             columns = [c for c in spec.columns if c not in PERSONAL_COLUMNS]
             names = read_machine_export(con, path, columns, spec.key_column, spec.date_columns)
@@ -183,7 +197,8 @@ def _load_human_rows(con: duckdb.DuckDBPyConnection, report: bieu_ii06a.HumanRep
     frame["_row"] = pd.to_numeric(frame["_row"]).astype("int64") if len(frame) else frame["_row"]
     con.register("_human_frame", frame)
     casts = ", ".join(
-        f"CAST({quote_ident(c)} AS {'BIGINT' if c == '_row' else 'VARCHAR'}) AS {quote_ident(c)}" for c in cols
+        f"CAST({quote_ident(c)} AS {'BIGINT' if c == '_row' else 'VARCHAR'}) AS {quote_ident(c)}"
+        for c in cols
     )
     con.execute(f"CREATE OR REPLACE TEMP TABLE {EXPORT_TABLE} AS SELECT {casts} FROM _human_frame")
     con.unregister("_human_frame")
@@ -285,7 +300,11 @@ def ingest(settings: Settings, feed: str, con: duckdb.DuckDBPyConnection) -> Ing
     ]
     log.info(
         "%s: %d exports (%d new), %d rows loaded, %d rows quarantined, %d exports quarantined",
-        feed, result.exports_seen, result.exports_new, result.rows_loaded, result.rows_quarantined,
+        feed,
+        result.exports_seen,
+        result.exports_new,
+        result.rows_loaded,
+        result.rows_quarantined,
         result.exports_quarantined,
     )
     return result

@@ -121,7 +121,9 @@ def read_json(con: duckdb.DuckDBPyConnection, path: Path, columns: list[str]) ->
         elif head.startswith("{"):
             body = f"SELECT * FROM read_json({src}, format = 'newline_delimited', columns = {cols})"
         else:
-            raise ExportFormatError("file is not JSON (expected an array, an object with items, or JSON lines)")
+            raise ExportFormatError(
+                "file is not JSON (expected an array, an object with items, or JSON lines)"
+            )
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {EXPORT_TABLE} AS SELECT row_number() OVER () AS _row, * FROM ({body})"
         )
@@ -166,7 +168,11 @@ def cell_text(value: object, *, as_date: bool = False) -> str | None:
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, dt.datetime):
-        return value.isoformat(sep="T") if (value.hour, value.minute, value.second) != (0, 0, 0) else value.date().isoformat()
+        return (
+            value.isoformat(sep="T")
+            if (value.hour, value.minute, value.second) != (0, 0, 0)
+            else value.date().isoformat()
+        )
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, dt.time):
@@ -225,7 +231,9 @@ def read_xlsx_table(
                 if row is None or all(v is None or (isinstance(v, str) and not v.strip()) for v in row):
                     continue
                 records.append([cell_text(v, as_date=f) for v, f in zip(row, flags, strict=False)])
-            frame = pd.DataFrame(records, columns=header[: len(records[0])] if records else header, dtype=object)
+            frame = pd.DataFrame(
+                records, columns=header[: len(records[0])] if records else header, dtype=object
+            )
             for name in header:
                 if name not in frame.columns:
                     frame[name] = None

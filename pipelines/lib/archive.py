@@ -68,9 +68,13 @@ class Archive:
     def add_file(self, feed: str, path: Path, *, origin_uri: str | None = None) -> ArchivedExport:
         export_id = sha256_file(path)
         target = self._store(feed, export_id, path.name, lambda tmp: shutil.copyfile(path, tmp))
-        return self._record(feed, export_id, path.name, "file", origin_uri or str(path), target, path.stat().st_size)
+        return self._record(
+            feed, export_id, path.name, "file", origin_uri or str(path), target, path.stat().st_size
+        )
 
-    def add_bytes(self, feed: str, name: str, content: bytes, *, origin: str, origin_uri: str) -> ArchivedExport:
+    def add_bytes(
+        self, feed: str, name: str, content: bytes, *, origin: str, origin_uri: str
+    ) -> ArchivedExport:
         export_id = hashlib.sha256(content).hexdigest()
         target = self._store(feed, export_id, name, lambda tmp: tmp.write_bytes(content))
         return self._record(feed, export_id, name, origin, origin_uri, target, len(content))

@@ -57,7 +57,9 @@ CREATE TABLE IF NOT EXISTS raw.quarantine_rows (
 
 
 @contextlib.contextmanager
-def connect(path: Path | str, *, read_only: bool = False, retries: int = 20) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect(
+    path: Path | str, *, read_only: bool = False, retries: int = 20
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the warehouse, waiting briefly if another process holds the write lock."""
     path = Path(path)
     if not read_only:

@@ -2,7 +2,7 @@
 -- needs: whether it existed for the whole year and the year's "last day" (as-of for the running year).
 with years as (
     select y as year
-    from range({{ first_year() }}, year({{ as_of() }}) + 1) as t (y)
+    from {{ programme_years() }} as py
 )
 
 select

@@ -16,9 +16,11 @@ select
     'late',
     case
         when export_date is null
-            then 'Báo cáo tháng ' || strftime(month_start, '%m/%Y')
+            then
+                'Báo cáo tháng ' || strftime(month_start, '%m/%Y')
                 || ' (Biểu II.06a) không có dòng ngày tháng năm nên không xác định được ngày gửi'
-        else 'Báo cáo tháng ' || strftime(month_start, '%m/%Y') || ' xuất ngày '
+        else
+            'Báo cáo tháng ' || strftime(month_start, '%m/%Y') || ' xuất ngày '
             || strftime(export_date, '%d/%m/%Y') || ', quá hạn ' || strftime(deadline, '%d/%m/%Y')
             || ' ' || (export_date - deadline) || ' ngày'
     end

@@ -5,7 +5,7 @@ with years as (
         y as year,
         make_date(y, 1, 1) as year_start,
         least(make_date(y, 12, 31), {{ as_of() }}) as year_last_day
-    from range({{ first_year() }}, year({{ as_of() }}) + 1) as t (y)
+    from {{ programme_years() }} as py
 ),
 
 catalogue as (

@@ -16,9 +16,20 @@ with tagged as (
 ),
 
 by_kpi as (
-    select unit_code, year, kpi_code, answers, satisfied_answers from tagged
+    select
+        unit_code,
+        year,
+        kpi_code,
+        answers,
+        satisfied_answers
+    from tagged
     union all
-    select unit_code, year, 'satisfaction_land_construction_investment', answers, satisfied_answers
+    select
+        unit_code,
+        year,
+        'satisfaction_land_construction_investment',
+        answers,
+        satisfied_answers
     from tagged
     where is_land_construction_investment
 )

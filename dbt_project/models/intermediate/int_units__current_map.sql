@@ -11,11 +11,11 @@ with recursive units as (
 
 chain (origin_code, unit_code, is_current, successor_code, depth) as (
     select
-        unit_code,
+        unit_code as origin_code,
         unit_code,
         is_current,
         successor_code,
-        0
+        0 as depth
     from units
     union all
     select

@@ -2,7 +2,7 @@
 -- Targets, milestones and trajectories). Comparisons with targets are exact: fractions are compared
 -- as numerator·100 against target%·denominator, never as rounded percentages.
 with years as (
-    select y as year from range({{ first_year() }}, year({{ as_of() }}) + 1) as t (y)
+    select y as year from {{ programme_years() }} as py
 ),
 
 kpis as (
@@ -71,13 +71,11 @@ judged as (
         end as target,
         case
             when y0 is null or year <= y0 or year > 2030 then null
-            when year <= 2025 then
-                case when t2025 is not null then b + (t2025 - b) * (year - y0) / (2025 - y0) end
-            else
-                case
-                    when t2025 is not null and t2030 is not null
-                        then t2025 + (t2030 - t2025) * (year - 2025) / 5
-                end
+            when year <= 2025
+                then
+                    case when t2025 is not null then b + (t2025 - b) * (year - y0) / (2025 - y0) end
+            when t2025 is not null and t2030 is not null
+                then t2025 + (t2030 - t2025) * (year - 2025) / 5
         end as expected_on_trajectory
     from targets
 )

@@ -85,7 +85,7 @@ payment_activity as (
 points as (
     select
         c.*,
-        not (c.component = 'thanh_toan' and p.fee_procedures_received = 0 and p.transactions = 0) as applicable,
+        not(c.component = 'thanh_toan' and p.fee_procedures_received = 0 and p.transactions = 0) as applicable,
         case
             when c.value is null then 0
             else c.max_points * least(1, c.value / c.full_points_at)
@@ -167,7 +167,8 @@ select
         '; ',
         case
             when not cur.whole_year
-                then 'Không xếp hạng: đơn vị không tồn tại đủ cả năm ' || cur.year || ' (hiệu lực '
+                then
+                    'Không xếp hạng: đơn vị không tồn tại đủ cả năm ' || cur.year || ' (hiệu lực '
                     || coalesce(strftime(cur.valid_from, '%d/%m/%Y'), '…') || ' – '
                     || coalesce(strftime(cur.valid_to, '%d/%m/%Y'), '…') || ')'
         end,

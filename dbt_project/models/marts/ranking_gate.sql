@@ -8,7 +8,7 @@ with years as (
             list_transform(string_split('{{ var("final_years") }}', ','), x -> try_cast(trim(x) as integer)),
             y
         ) as is_final_year
-    from range({{ first_year() }}, year({{ as_of() }}) + 1) as t (y)
+    from {{ programme_years() }} as py
 ),
 
 units as (select unit_code from {{ ref('stg_registers__units') }}),
@@ -29,8 +29,8 @@ integrity as (
         from dossier_rows
         group by unit_code, period, procedure_code, month_start
         having count(*) > 1
-    )
-    group by 1
+    ) as duplicated
+    group by year(month_start)
     union all
     select
         year(month_start),
@@ -38,7 +38,7 @@ integrity as (
         count(*)
     from dossier_rows
     where unit_code not in (select unit_code from units)
-    group by 1
+    group by year(month_start)
     union all
     select
         year(month_start),
@@ -46,7 +46,7 @@ integrity as (
         count(*)
     from dossier_rows
     where procedure_code is not null and procedure_code not in (select procedure_code from procedures)
-    group by 1
+    group by year(month_start)
     union all
     select
         year(month_start),
@@ -59,7 +59,7 @@ integrity as (
             resolved_on_time, resolved_late, pending_in_time, pending_overdue
         ) < 0
         or (source_format = 'machine' and returned_withdrawn < 0)
-    group by 1
+    group by year(month_start)
     union all
     select
         year,
@@ -80,7 +80,7 @@ integrity as (
         or unit_code not in (select unit_code from units)
         or procedure_code not in (select procedure_code from procedures)
         or amount_vnd <= 0
-    group by 1
+    group by year
     union all
     select
         year,
@@ -94,7 +94,7 @@ integrity as (
         from {{ ref('stg_surveys__responses') }}
     )
     where n > 1 or unit_code not in (select unit_code from units)
-    group by 1
+    group by year
     union all
     select
         year,
@@ -110,7 +110,7 @@ integrity as (
         from {{ ref('stg_self_report__indicators') }}
     )
     where n > 1 or unit_code not in (select unit_code from units) or least(numerator, denominator) < 0
-    group by 1
+    group by year
 ),
 
 completeness as (

@@ -1,7 +1,12 @@
 -- Self-reported indicators. The unit of replacement is the unit-year (sources.md): the export that
 -- sorts last among those carrying rows (loaded or quarantined) of a unit-year supplies all of them.
 with carriers as (
-    select nam as year, ma_don_vi as unit_code, export_id, sort_key from {{ source('raw', 'self_report') }}
+    select
+        nam as year,
+        ma_don_vi as unit_code,
+        export_id,
+        sort_key
+    from {{ source('raw', 'self_report') }}
     union all
     select
         cast(q.period as integer),
