@@ -120,7 +120,8 @@ def _parse_sheet(sheet) -> HumanReport | None:
             return None
         cells = [_norm(v) for v in row]
         for i, cell in enumerate(cells[:-1]):
-            if cell == "stt" and "đơn vị" in cells[i + 1]:
+            # the header row (STT | Đơn vị), or failing that the numbering row (1) | (2)
+            if (cell == "stt" and "đơn vị" in cells[i + 1]) or (cell == "(1)" and cells[i + 1] == "(2)"):
                 header_at = i
                 break
         if header_at is not None:

@@ -95,10 +95,16 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
 
 
 def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    msg = " ".join(lines[:3])
-    return msg[:300]
+    """DuckDB's message without the offending line's content (it may hold personal data) and without
+    its advice section: what and where, in one line."""
+    lines = []
+    for line in (ln.strip() for ln in str(exc).splitlines()):
+        if not line or line.startswith("Original Line"):
+            continue
+        if line.startswith(("Possible", "*", "LINE ")):
+            break
+        lines.append(line)
+    return " ".join(lines)[:300]
 
 
 def read_json(con: duckdb.DuckDBPyConnection, path: Path, columns: list[str]) -> list[str]:
