@@ -169,7 +169,11 @@ def test_bieu_ii06a_period_range_and_missing_date_line(make_settings, tmp_path):
 def test_json_array_items_wrapper_and_json_lines_load_like_csv(make_settings, tmp_path):
     src = tmp_path / "sources"
     write_registers(src)
-    record = dict(zip(DOSSIER_COLUMNS, dossier_row("2024-03", "S01", "1.004227", OK, "2024-04-05T08:00:00")))
+    record = dict(
+        zip(
+            DOSSIER_COLUMNS, dossier_row("2024-03", "S01", "1.004227", OK, "2024-04-05T08:00:00"), strict=True
+        )
+    )
     record_num = {
         k: (v if k in ("ky_bao_cao", "ma_don_vi", "ma_thu_tuc", "ngay_xuat") else int(v))
         for k, v in record.items()

@@ -458,6 +458,7 @@ def build_catalogue(scale: str, as_of: date, seed: int, handlers: set[str]) -> l
     for p in procs:
         _catalogue_dates(p, rng)
         _cut_to(p, as_of)
+    procs = [p for p in procs if p.start is None or p.start <= as_of]
     procs.sort(key=lambda p: p.code)
     return procs
 
