@@ -22,8 +22,9 @@ vals as (
     select
         y.year,
         k.*,
-        c.numerator,
-        c.denominator,
+        -- no data is 0/0 (value null) for ratios; a rank without data stays null
+        case when k.measure = 'rank' then c.numerator else coalesce(c.numerator, 0) end as numerator,
+        case when k.measure = 'rank' then null else coalesce(c.denominator, 0) end as denominator,
         case
             when k.measure = 'rank' then c.numerator
             else {{ ratio('c.numerator', 'c.denominator') }}
