@@ -17,7 +17,7 @@ import duckdb
 
 from pipelines.lib.config import Settings
 
-PUBLISHED_FILE = "marts.duckdb"
+PUBLISHED_FILE = "par_marts.duckdb"
 # Quality tables analysts need beside the marts; none holds personal data.
 EXTRA_TABLES = {"raw.quarantine_rows": "quality.quarantine_rows", "raw.exports": "quality.exports"}
 
