@@ -14,10 +14,17 @@ from pipelines.defs.automation import export_sensor, nightly_schedule  # noqa: E
 from pipelines.defs.dbt import dbt_resource, par_dbt_assets, par_ranking_assets  # noqa: E402
 from pipelines.defs.ingest import ingest_assets  # noqa: E402
 from pipelines.defs.publish import build_publish_asset  # noqa: E402
+from pipelines.defs.reports import report_assets  # noqa: E402
 from pipelines.defs.resources import ParSettingsResource  # noqa: E402
 
-report_keys: list[dg.AssetKey] = []
-all_assets = [*ingest_assets, par_dbt_assets, par_ranking_assets, build_publish_asset(report_keys)]
+report_keys: list[dg.AssetKey] = [key for asset in report_assets for key in asset.keys]
+all_assets = [
+    *ingest_assets,
+    par_dbt_assets,
+    par_ranking_assets,
+    *report_assets,
+    build_publish_asset(report_keys),
+]
 
 par_main_job = dg.define_asset_job(
     "par_main_job",
