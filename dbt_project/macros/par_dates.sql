@@ -29,3 +29,8 @@
 {% macro programme_years() -%}
     (select cast(unnest(range({{ first_year() }}, year({{ as_of() }}) + 1)) as integer) as y)
 {%- endmacro %}
+
+{#- A number as an exact decimal (10 places: self-reported amounts), for comparisons with targets. -#}
+{% macro exact(expr) -%}
+    try_cast({{ expr }} as decimal(38, 10))
+{%- endmacro %}

@@ -1,6 +1,8 @@
 """The dbt project as Dagster assets: staging → intermediate → marts, dbt tests as asset checks."""
 
+import hashlib
 import os
+import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -12,12 +14,47 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from .resources import ParSettingsResource
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+# The dbt of this interpreter's environment (the venv), whatever PATH says.
+DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-# `dagster dev` re-parses on load; everywhere else (tests, CI, make run) build the manifest once here.
-dbt_project.prepare_if_dev()
-if not dbt_project.manifest_path.exists():
-    dbt_project.preparer.prepare(dbt_project)
+
+
+def _project_fingerprint() -> str:
+    """Hash of every file dbt parses: a manifest built from other files is stale."""
+    digest = hashlib.sha256()
+    for folder in ("models", "seeds", "macros", "tests"):
+        for path in sorted((DBT_PROJECT_DIR / folder).rglob("*")):
+            if path.is_file():
+                digest.update(str(path.relative_to(DBT_PROJECT_DIR)).encode())
+                digest.update(path.read_bytes())
+    for name in ("dbt_project.yml", "profiles.yml"):
+        digest.update((DBT_PROJECT_DIR / name).read_bytes())
+    return digest.hexdigest()
+
+
+def ensure_manifest() -> None:
+    """Build target/manifest.json whenever the project's files changed since it was built — under
+    `dagster dev` (on every code reload), in tests, CI and `make run` alike. dagster-dbt's own
+    preparer only acts under `dagster dev` and looks for `dbt` on PATH; this uses the venv's dbt."""
+    stamp = dbt_project.manifest_path.with_name("manifest.fingerprint")
+    fingerprint = _project_fingerprint()
+    if dbt_project.manifest_path.exists() and stamp.exists() and stamp.read_text() == fingerprint:
+        return
+    env = {**os.environ, "PAR_WAREHOUSE": os.environ.get("PAR_WAREHOUSE", "warehouse/par.duckdb")}
+    done = subprocess.run(
+        [DBT_EXECUTABLE, "parse", "--quiet", "--profiles-dir", str(DBT_PROJECT_DIR)],
+        cwd=DBT_PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0 or not dbt_project.manifest_path.exists():
+        raise RuntimeError(f"dbt parse failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    stamp.write_text(fingerprint)
+
+
+ensure_manifest()
 
 
 RANKING_MODEL = "par_ranking"
@@ -69,7 +106,16 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, par: ParSetti
     settings = par.get()
     # dbt runs as a subprocess against the same DuckDB file: no connection of ours is open here.
     os.environ["PAR_WAREHOUSE"] = str(settings.warehouse.resolve())
-    yield from dbt.cli(["build", "--vars", _vars_json(settings.dbt_vars())], context=context).stream()
+    # Unit tests check the SQL, not the data: they run in `make test` (tests/test_dbt.py), not nightly.
+    args = ["build", "--exclude-resource-type", "unit_test", "--vars", _vars_json(settings.dbt_vars())]
+    invocation = dbt.cli(args, context=context)
+    try:
+        yield from invocation.stream()
+    finally:
+        # never leave dbt running (and holding the warehouse lock) after a failure of ours
+        if invocation.process.poll() is None:
+            invocation.process.terminate()
+            invocation.process.wait(timeout=60)
 
 
 def _vars_json(values: dict) -> str:
@@ -78,8 +124,6 @@ def _vars_json(values: dict) -> str:
     return json.dumps(values)
 
 
-# The dbt of this interpreter's environment (the venv), whatever PATH says.
-DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 dbt_resource = DbtCliResource(
     project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=DBT_EXECUTABLE
 )

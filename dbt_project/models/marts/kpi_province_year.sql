@@ -1,6 +1,7 @@
 -- Every KPI for every programme year against its milestone target and linear trajectory (kpis.md,
 -- Targets, milestones and trajectories). Comparisons with targets are exact: fractions are compared
--- as numerator·100 against target%·denominator, never as rounded percentages.
+-- as numerator·100 against target%·denominator in decimal arithmetic (self-reported amounts may be
+-- decimals: 0.29 / 2.9 is exactly 10 %), never as rounded percentages.
 with years as (
     select y as year from {{ programme_years() }} as py
 ),
@@ -94,9 +95,9 @@ select
         when target_as_written = 'improve_vs_2025' then value < target
         when comparator = 'top_n' then value <= target
         when comparator = '>'
-            then numerator * 100 > try_cast(target_as_written as double) * denominator
+            then {{ exact('numerator') }} * 100 > {{ exact('target_as_written') }} * {{ exact('denominator') }}
         when comparator = '>='
-            then numerator * 100 >= try_cast(target_as_written as double) * denominator
+            then {{ exact('numerator') }} * 100 >= {{ exact('target_as_written') }} * {{ exact('denominator') }}
     end as met,
     expected_on_trajectory,
     case
