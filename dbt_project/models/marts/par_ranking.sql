@@ -162,7 +162,8 @@ select
     cur.points_bao_cao,
     cur.applicable_max,
     prev.rank - cur.rank as rank_change,
-    cur.score - prev.score as score_change,
+    -- the difference of the rounded scores, itself exact to 2 decimals
+    cast(round(cast(cur.score - prev.score as decimal(18, 9)), 2) as double) as score_change,
     nullif(concat_ws(
         '; ',
         case
