@@ -182,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipelines", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="the whole main job, then the summary")
+    sub.add_parser("job", help="the main job only (no sample data, no summary): for benchmarks and cron")
     sub.add_parser("summary", help="print the KPI table, gap summary and ranking heads")
     q = sub.add_parser("sql", help="query the published marts")
     q.add_argument("query")
@@ -204,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
             print("\nThe run FAILED: see the failed steps above (and the Dagster UI via `make dev`).")
             return 1
         return 0
+    if args.command == "job":
+        return 0 if run_job(settings) else 1
     if args.command == "summary":
         print_summary(settings)
         return 0
