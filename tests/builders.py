@@ -153,6 +153,7 @@ def write_bieu_ii06a(
     *,
     period_line: str = "Kỳ báo cáo: tháng 03/2024",
     date_line: str | None = "Nghệ An, ngày 05 tháng 4 năm 2024",
+    date_at_bottom: bool = False,
 ) -> Path:
     """A Biểu II.06a workbook as units e-mail it. rows = (name, (3)..(13)) with 11 counts."""
     wb = openpyxl.Workbook()
@@ -161,7 +162,7 @@ def write_bieu_ii06a(
     ws.append(["Biểu số II.06a/VPCP/KSTT"])
     ws.append(["TÌNH HÌNH, KẾT QUẢ GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH"])
     ws.append([period_line])
-    if date_line:
+    if date_line and not date_at_bottom:
         ws.append([None, None, None, None, None, None, None, None, date_line])
     ws.append(["", None])
     ws.append(
@@ -195,6 +196,10 @@ def write_bieu_ii06a(
         ws.append([i, name, *counts])
     totals = [sum((r[k] or 0) for r in rows) for k in range(1, 12)]
     ws.append([None, "Tổng cộng", *totals])
+    if date_line and date_at_bottom:
+        ws.append([])
+        ws.append([None, None, None, None, None, None, None, None, date_line])
+        ws.append([None, None, None, None, None, None, None, None, "THỦ TRƯỞNG ĐƠN VỊ"])
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path

@@ -1,5 +1,6 @@
 """Ingestion on real files: parsers, every quarantine case of quality.md, archive and idempotency."""
 
+import datetime
 import shutil
 import unicodedata
 
@@ -154,6 +155,13 @@ def test_bieu_ii06a_period_range_and_missing_date_line(make_settings, tmp_path):
         [("Sở Tư pháp", 1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0)],
         period_line="Từ ngày 01/02/2024 đến ngày 15/03/2024",
     )
+    write_bieu_ii06a(
+        src / "dossiers" / "bieu_2024-01.xlsx",
+        [("Sở Tư pháp", 1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0)],
+        period_line="Kỳ báo cáo: Tháng 1 năm 2024",
+        date_line="Nghệ An, ngày 9 tháng 02 năm 2024",
+        date_at_bottom=True,
+    )
     settings = make_settings()
     ingest_all(settings, ["units", "procedures", "dossiers"])
     rows = query(
@@ -162,6 +170,8 @@ def test_bieu_ii06a_period_range_and_missing_date_line(make_settings, tmp_path):
     )
     by_name = {r[0]: r for r in rows}
     assert by_name["bieu_2024-02.xlsx"][1:4] == ("parsed", "2024-02", None)
+    # a date line below the table, above the signature, is the report's date too
+    assert by_name["bieu_2024-01.xlsx"][1:4] == ("parsed", "2024-01", datetime.date(2024, 2, 9))
     assert by_name["bieu_bad_period.xlsx"][1] == "quarantined"
     assert "not one calendar month" in by_name["bieu_bad_period.xlsx"][4]
 

@@ -131,11 +131,14 @@ def _parse_sheet(sheet) -> HumanReport | None:
         return None
     title = " | ".join(title_lines)
     report = HumanReport(period=parse_period(title), report_date=parse_report_date(title))
+    footer_lines: list[str] = []
     for number, row in enumerate(rows, start=1):
         if row is None or len(row) <= header_at:
             continue
         if _positive_int(row[header_at]) is None:
-            continue  # second header row, numbering row, Tổng cộng, notes, signatures
+            # second header row, numbering row, Tổng cộng, notes, signatures
+            footer_lines.extend(c for c in (_norm(v) for v in row) if c)
+            continue
         cells = list(row[header_at + 1 : header_at + 2 + len(COUNT_COLUMNS)])
         cells += [None] * (1 + len(COUNT_COLUMNS) - len(cells))
         record: dict[str, str | None] = {"_row": str(number), "stt": cell_text(row[header_at])}
@@ -143,4 +146,7 @@ def _parse_sheet(sheet) -> HumanReport | None:
         for name, value in zip(COUNT_COLUMNS, cells[1:], strict=True):
             record[name] = cell_text(value)
         report.rows.append(record)
+    if report.report_date is None:
+        # some units put the place-and-date line above the signature, below the table
+        report.report_date = parse_report_date(" | ".join(footer_lines))
     return report
