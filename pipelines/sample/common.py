@@ -100,15 +100,53 @@ def poisson(rng: random.Random, lam: float) -> int:
 
 
 def binomial(rng: random.Random, n: int, p: float) -> int:
+    """Exact for small ``n``; Poisson tails for rare/near-certain events, normal in between."""
     if n <= 0 or p <= 0:
         return 0
     if p >= 1:
         return n
-    if n < 25:
-        return sum(1 for _ in range(n) if rng.random() < p)
+    if n < 25:  # inverse transform: one uniform draw
+        q = 1.0 - p
+        u = rng.random()
+        pk = q**n
+        cdf = pk
+        k = 0
+        ratio = p / q
+        while u > cdf and k < n:
+            pk *= ratio * (n - k) / (k + 1)
+            k += 1
+            cdf += pk
+        return k
+    if n * p < 10:
+        return min(n, poisson(rng, n * p))
+    if n * (1 - p) < 10:
+        return n - min(n, poisson(rng, n * (1 - p)))
     mean = n * p
     sd = math.sqrt(mean * (1 - p))
     return min(n, max(0, int(round(mean + sd * rng.gauss(0.0, 1.0)))))
+
+
+def split_total(rng: random.Random, total: int, weights: list[float]) -> list[int]:
+    """Multinomial split of ``total`` over ``weights`` (sequential binomials, largest weight last).
+
+    Drawing a unit's monthly total first (with bounded noise) and then splitting it keeps unit totals
+    smooth, as real workloads are, so the spec's robust outlier rule flags injected outliers, not noise.
+    """
+    out = [0] * len(weights)
+    order = sorted(range(len(weights)), key=lambda i: (weights[i], i))
+    left_w = sum(weights)
+    left = total
+    for k, i in enumerate(order):
+        if left <= 0:
+            break
+        if k == len(order) - 1 or left_w <= 0:
+            out[i] = left
+            break
+        n = binomial(rng, left, weights[i] / left_w)
+        out[i] = n
+        left -= n
+        left_w -= weights[i]
+    return out
 
 
 def clamp(x: float, lo: float, hi: float) -> float:
@@ -151,17 +189,18 @@ class CsvOut:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._fh = open(path, "w", encoding="utf-8-sig" if bom else "utf-8", newline="")  # noqa: SIM115
-        self._w = csv.writer(self._fh, lineterminator="\r\n" if crlf else "\n")
-        self._w.writerow(header)
+        self.writer = csv.writer(self._fh, lineterminator="\r\n" if crlf else "\n")
+        self.writer.writerow(header)
         self.header = list(header)
         self.rows = 0
 
     def write(self, row: Sequence[object]) -> None:
-        self._w.writerow([cell(v) for v in row])
+        self.writer.writerow(row)  # csv writes None as an empty field
         self.rows += 1
 
     def write_dict(self, row: dict[str, object]) -> None:
-        self.write([row.get(c) for c in self.header])
+        self.writer.writerow([row.get(c) for c in self.header])
+        self.rows += 1
 
     def close(self) -> None:
         self._fh.close()
@@ -174,7 +213,12 @@ class CsvOut:
 
 
 def write_csv(
-    path: Path, header: Sequence[str], rows: Iterable[Sequence[object]], *, bom: bool = False, crlf: bool = False
+    path: Path,
+    header: Sequence[str],
+    rows: Iterable[Sequence[object]],
+    *,
+    bom: bool = False,
+    crlf: bool = False,
 ) -> int:
     with CsvOut(path, header, bom=bom, crlf=crlf) as out:
         for row in rows:

@@ -132,7 +132,14 @@ CURATED: list[tuple[str, str, str, int, float, dict]] = [
     ("dau_tu", "Thông báo tạm ngừng kinh doanh, tiếp tục kinh doanh trước thời hạn", _T, 0, 6, {}),
     ("dau_tu", "Chấp thuận chủ trương đầu tư của Ủy ban nhân dân cấp tỉnh", _T, 0, 0.8, {}),
     ("tai_chinh", "Đăng ký mã số đơn vị có quan hệ với ngân sách", _T, 0, 4, {}),
-    ("tai_chinh", "Thẩm tra, phê duyệt quyết toán vốn đầu tư dự án hoàn thành", _T, 500000, 1.5, {"fee_kind": "range"}),
+    (
+        "tai_chinh",
+        "Thẩm tra, phê duyệt quyết toán vốn đầu tư dự án hoàn thành",
+        _T,
+        500000,
+        1.5,
+        {"fee_kind": "range"},
+    ),
     ("cong_thuong", "Cấp Giấy phép bán lẻ sản phẩm rượu", _T, 1200000, 1, {}),
     ("cong_thuong", "Cấp Giấy chứng nhận đủ điều kiện cửa hàng bán lẻ LPG chai", _T, 600000, 1, {}),
     ("cong_thuong", "Đăng ký thực hiện khuyến mại theo hình thức mang tính may rủi", _T, 0, 4, {}),
@@ -166,7 +173,14 @@ CURATED: list[tuple[str, str, str, int, float, dict]] = [
         {},
     ),
     ("xay_dung", "Cấp chứng chỉ hành nghề hoạt động xây dựng hạng II, hạng III", _T, 300000, 4, {}),
-    ("xay_dung", "Thẩm định Báo cáo nghiên cứu khả thi đầu tư xây dựng", _T, 1500000, 1, {"fee_kind": "range"}),
+    (
+        "xay_dung",
+        "Thẩm định Báo cáo nghiên cứu khả thi đầu tư xây dựng",
+        _T,
+        1500000,
+        1,
+        {"fee_kind": "range"},
+    ),
     (
         "dat_dai",
         "Đăng ký biến động quyền sử dụng đất, quyền sở hữu tài sản gắn liền với đất cho tổ chức",
@@ -185,7 +199,14 @@ CURATED: list[tuple[str, str, str, int, float, dict]] = [
     ),
     ("dat_dai", "Đăng ký thế chấp quyền sử dụng đất, tài sản gắn liền với đất", _T, 80000, 10, {"core": 1}),
     ("moi_truong", "Thẩm định báo cáo đánh giá tác động môi trường", _T, 5000000, 0.8, {"fee_kind": "range"}),
-    ("moi_truong", "Cấp giấy phép môi trường", _T, 2000000, 1, {"start": date(2022, 1, 1), "fee_kind": "range"}),
+    (
+        "moi_truong",
+        "Cấp giấy phép môi trường",
+        _T,
+        2000000,
+        1,
+        {"start": date(2022, 1, 1), "fee_kind": "range"},
+    ),
     ("thong_tin_truyen_thong", "Cấp giấy phép xuất bản bản tin", _T, 0, 0.4, {}),
     ("thong_tin_truyen_thong", "Cấp giấy phép hoạt động in", _T, 0, 0.3, {"end": date(2023, 6, 30)}),
     (
@@ -259,8 +280,14 @@ CURATED: list[tuple[str, str, str, int, float, dict]] = [
         "Chứng thực bản sao từ bản chính giấy tờ, văn bản do cơ quan có thẩm quyền của Việt Nam cấp",
         _HX,
         2000,
-        45,
-        {"core": 1, "fee_kind": "page", "code": "2.000815"},
+        36,
+        {
+            "core": 1,
+            "fee_kind": "page",
+            "code": "2.000815",
+            "dvcqg": date(2020, 6, 15),
+            "tttt": date(2021, 4, 1),
+        },
     ),
     ("chung_thuc", "Chứng thực chữ ký trong các giấy tờ, văn bản", _HX, 10000, 8, {}),
     ("chung_thuc", "Chứng thực hợp đồng, giao dịch liên quan đến tài sản là động sản", _HX, 50000, 2, {}),
@@ -365,16 +392,40 @@ _ACTIONS = [
     "Chấp thuận",
 ]
 _OBJECTS = {
-    "tu_phap": ["giấy đăng ký hoạt động của tổ chức hành nghề", "thẻ giám định viên tư pháp", "tư cách thừa phát lại"],
+    "tu_phap": [
+        "giấy đăng ký hoạt động của tổ chức hành nghề",
+        "thẻ giám định viên tư pháp",
+        "tư cách thừa phát lại",
+    ],
     "dau_tu": ["giấy chứng nhận đăng ký đầu tư", "đăng ký doanh nghiệp", "đăng ký hoạt động chi nhánh"],
     "tai_chinh": ["phương án giá", "quyết toán ngân sách", "danh mục tài sản công"],
-    "cong_thuong": ["giấy phép kinh doanh hóa chất", "giấy chứng nhận xuất xứ", "giấy phép hoạt động điện lực"],
-    "nong_nghiep": ["giấy chứng nhận kiểm dịch thực vật", "giấy phép khai thác thủy sản", "giấy chứng nhận VietGAP"],
-    "giao_thong": ["giấy phép lái xe", "giấy phép vận tải", "giấy chứng nhận đăng ký phương tiện thủy nội địa"],
+    "cong_thuong": [
+        "giấy phép kinh doanh hóa chất",
+        "giấy chứng nhận xuất xứ",
+        "giấy phép hoạt động điện lực",
+    ],
+    "nong_nghiep": [
+        "giấy chứng nhận kiểm dịch thực vật",
+        "giấy phép khai thác thủy sản",
+        "giấy chứng nhận VietGAP",
+    ],
+    "giao_thong": [
+        "giấy phép lái xe",
+        "giấy phép vận tải",
+        "giấy chứng nhận đăng ký phương tiện thủy nội địa",
+    ],
     "xay_dung": ["giấy phép xây dựng", "chứng chỉ năng lực hoạt động xây dựng", "thiết kế xây dựng"],
     "dat_dai": ["giấy chứng nhận quyền sử dụng đất", "quyết định giao đất", "hợp đồng thuê đất"],
-    "moi_truong": ["giấy phép khai thác nước mặt", "giấy phép xả thải", "phương án cải tạo phục hồi môi trường"],
-    "lao_dong": ["giấy phép hoạt động cho thuê lại lao động", "chế độ người có công", "hồ sơ giáo dục nghề nghiệp"],
+    "moi_truong": [
+        "giấy phép khai thác nước mặt",
+        "giấy phép xả thải",
+        "phương án cải tạo phục hồi môi trường",
+    ],
+    "lao_dong": [
+        "giấy phép hoạt động cho thuê lại lao động",
+        "chế độ người có công",
+        "hồ sơ giáo dục nghề nghiệp",
+    ],
     "van_hoa": ["giấy phép triển lãm", "giấy phép biểu diễn", "di tích lịch sử văn hóa"],
     "giao_duc": ["giấy phép hoạt động giáo dục", "văn bằng chứng chỉ", "học bổng chính sách"],
     "y_te": ["giấy phép hoạt động khám bệnh", "chứng chỉ hành nghề", "giấy chứng nhận thực hành tốt"],
@@ -384,7 +435,16 @@ _OBJECTS = {
 }
 _TINH_FIELDS = ["tu_phap", "dau_tu", "tai_chinh", "cong_thuong", "nong_nghiep", "giao_thong", "xay_dung"]
 _TINH_FIELDS += ["dat_dai", "moi_truong", "lao_dong", "van_hoa", "giao_duc", "y_te"]
-_LOCAL_FIELDS = ["ho_tich", "chung_thuc", "dat_dai", "xay_dung", "bao_tro_xa_hoi", "giao_duc", "van_hoa", "dau_tu"]
+_LOCAL_FIELDS = [
+    "ho_tich",
+    "chung_thuc",
+    "dat_dai",
+    "xay_dung",
+    "bao_tro_xa_hoi",
+    "giao_duc",
+    "van_hoa",
+    "dau_tu",
+]
 
 
 def _rand_date(rng: random.Random, first: date, last: date) -> date:
@@ -424,6 +484,8 @@ def build_catalogue(scale: str, as_of: date, seed: int, handlers: set[str]) -> l
                 start=extra.get("start"),
                 end=extra.get("end"),
                 core=bool(extra.get("core")),
+                dvcqg=extra.get("dvcqg"),
+                tttt=extra.get("tttt"),
             )
         )
     if scale == "province":
@@ -449,7 +511,11 @@ def build_catalogue(scale: str, as_of: date, seed: int, handlers: set[str]) -> l
                 k += 1
                 name = f"{base} (trường hợp {k})"
             seen_names.add(name)
-            fee = rng.choice([10000, 20000, 50000, 100000, 200000, 500000, 1000000]) if rng.random() < 0.4 else 0
+            fee = (
+                rng.choice([10000, 20000, 50000, 100000, 200000, 500000, 1000000])
+                if rng.random() < 0.4
+                else 0
+            )
             weight = round(min(3.0, 0.03 / (rng.random() ** 1.5 + 0.01)), 3)
             code = new_code("1" if rng.random() < 0.6 else "2")
             used_codes.add(code)
@@ -472,6 +538,7 @@ def _catalogue_dates(p: Procedure, rng: random.Random) -> None:
     else:
         r = rng.random()
         p.level = "toan_trinh" if r < 0.55 else "mot_phan" if r < (0.97 if busy else 0.95) else "khong"
+    fixed = (p.dvcqg, p.tttt)  # a few busy procedures carry their real integration dates
     if p.level != "khong" and (busy or rng.random() < 0.94):
         if busy:
             p.dvcqg = _rand_date(rng, date(2020, 3, 1), date(2022, 6, 30))
@@ -481,6 +548,8 @@ def _catalogue_dates(p: Procedure, rng: random.Random) -> None:
     if p.has_fee and p.dvcqg and (busy or rng.random() < 0.93):
         delay = rng.randint(30, 400) if busy else rng.randint(30, 1100)
         p.tttt = max(p.dvcqg + timedelta(days=delay), date(2020, 10, 1))
+    if fixed[0]:
+        p.eligible, p.level, p.dvcqg, p.tttt = True, "toan_trinh", fixed[0], fixed[1]
     if rng.random() < 0.25:
         p.simplified = rng.randint(2021, 2026)
     if p.start is None and not p.core and rng.random() < 0.02:

@@ -195,7 +195,14 @@ DEMO_COMMUNES: dict[str, list[str]] = {
         "xã Diễn Ngọc",
         "xã Diễn Bích",
     ],
-    "H07": ["thị trấn Cầu Giát", "xã Quỳnh Thạch", "xã Quỳnh Văn", "xã Quỳnh Tam", "xã Quỳnh Bá", "xã Quỳnh Hưng"],
+    "H07": [
+        "thị trấn Cầu Giát",
+        "xã Quỳnh Thạch",
+        "xã Quỳnh Văn",
+        "xã Quỳnh Tam",
+        "xã Quỳnh Bá",
+        "xã Quỳnh Hưng",
+    ],
     "H08": ["thị trấn Hoa Thành", "xã Tăng Thành", "xã Công Thành", "xã Xuân Thành", "xã Hợp Thành"],
     "H09": ["thị trấn Đô Lương", "xã Đà Sơn", "xã Lạc Sơn", "xã Bắc Sơn", "xã Văn Sơn"],
     "H10": ["thị trấn Nam Đàn", "xã Kim Liên", "xã Nam Giang", "xã Hùng Tiến"],
@@ -263,7 +270,20 @@ SYLLABLES = (
     "Tường Mai Lĩnh Cát Đạo Nghĩa Hiếu Lợi Thắng Tài Lý Hạnh Hội Nhân Lương Thủy Tây Đông Nam Bắc Vĩnh Hậu "
     "Tú Kiều Hiệp Cường Dũng Hoàn Tâm Hương Hà Luân Khai Mậu Hoành"
 ).split()
-MOUNTAIN_PREFIXES = ["Mường", "Nậm", "Na", "Tam", "Yên", "Hữu", "Lượng", "Keng", "Huồi", "Châu", "Tri", "Đồng"]
+MOUNTAIN_PREFIXES = [
+    "Mường",
+    "Nậm",
+    "Na",
+    "Tam",
+    "Yên",
+    "Hữu",
+    "Lượng",
+    "Keng",
+    "Huồi",
+    "Châu",
+    "Tri",
+    "Đồng",
+]
 DISTRICT_PREFIX = {
     "H02": "Nghi",
     "H03": "Nghĩa",
@@ -387,7 +407,7 @@ def _province_geography(rng: random.Random) -> tuple[dict[str, list[str]], list,
     """Province scale: 460 communes in 21 districts, 48 fewer after 2024, 130 units (119 xã, 11 phường) after 2025."""
     used: set[str] = set()
     communes: dict[str, list[str]] = {}
-    for code, _level, dname, _start, _size, remote, count in DISTRICTS:
+    for code, _level, _dname, _start, _size, remote, count in DISTRICTS:
         names: list[str] = []
         for n in DEMO_COMMUNES.get(code, []):
             if base_name(n) not in used and len(names) < count:
@@ -475,7 +495,9 @@ def _province_geography(rng: random.Random) -> tuple[dict[str, list[str]], list,
             else:
                 nm = ""
                 while not nm or nm in new_used:
-                    first = DISTRICT_PREFIX.get(d) or rng.choice(["Đông", "Tây", "Nam", "Bắc", "Trung", "Thượng"])
+                    first = DISTRICT_PREFIX.get(d) or rng.choice(
+                        ["Đông", "Tây", "Nam", "Bắc", "Trung", "Thượng"]
+                    )
                     nm = f"{first} {rng.choice(SYLLABLES)}"
                     if nm.split()[0] == nm.split()[-1]:
                         nm = ""
@@ -532,7 +554,9 @@ def build_register(scale: str, as_of: date, seed: int) -> Register:
         units.append(u)
     for code, name, aliases, _fields, size in NGANH_DOC:
         if code in nd_codes:
-            units.append(Unit(code, name, "tinh", "nganh_doc", aliases=list(aliases), kind="nganh_doc", size=size))
+            units.append(
+                Unit(code, name, "tinh", "nganh_doc", aliases=list(aliases), kind="nganh_doc", size=size)
+            )
 
     for code, level, name, start, size, remote, _n in DISTRICTS:
         if code not in district_codes:
@@ -568,7 +592,7 @@ def build_register(scale: str, as_of: date, seed: int) -> Register:
                 parent=dcode,
                 end=REORG_DATE - timedelta(days=1),
                 kind="commune",
-                size=round(rng.uniform(1.2, 2.2) if big else rng.uniform(0.5, 1.4), 2),
+                size=round(rng.uniform(1.5, 2.4) if big else rng.uniform(0.9, 1.5), 2),
                 home=dcode,
                 remote=dist[dcode].remote,
             )
