@@ -1,0 +1,184 @@
+"""The whole main job in a real Dagster run on generated exports with every fault of quality.md planted:
+each planted fault shows up as the gap quality.md prescribes, nothing personal leaks anywhere, and the
+run ends with reports and a published copy."""
+
+import datetime as dt
+import os
+import re
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.sample import generate
+
+AS_OF = dt.date(2026, 11, 27)
+PHONE = re.compile(r"0\d{9}")
+
+# planted fault kind → gap type it must produce (quality.md)
+GAP_OF_FAULT = {
+    "missing": "missing",
+    "late": "late",
+    "no_date_line": "late",
+    "negative_count": "invalid",
+    "non_integer_count": "invalid",
+    "unparseable_number": "invalid",
+    "unparseable_date": "invalid",
+    "unknown_procedure": "invalid",
+    "blank_procedure_code": "invalid",
+    "total_mismatch": "invalid",
+    "duplicate_key": "invalid",
+    "amount_not_positive": "invalid",
+    "unknown_status": "invalid",
+    "unknown_channel": "invalid",
+    "unknown_survey_type": "invalid",
+    "answer_out_of_range": "invalid",
+    "numerator_above_denominator": "invalid",
+    "unknown_unit_code": "unknown_unit",
+    "unit_outside_validity": "unknown_unit",
+    "unknown_unit_name": "unknown_unit",
+    "ambiguous_unit_name": "unknown_unit",
+    "balance_identity": "inconsistent",
+    "stock_continuity": "inconsistent",
+    "outlier": "outlier",
+    "cross_source": "cross_source",
+    "revised": "revised",
+    "small_sample": "small_sample",
+    "truncated_file": "invalid",
+    "not_csv": "invalid",
+    "missing_columns": "invalid",
+    "wrong_encoding": "invalid",
+}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("e2e")
+    sources = root / "sources"
+    summary = generate(sources, scale="small", faults="all", as_of=AS_OF)
+    env = {
+        "PAR_SOURCES": str(sources),
+        "PAR_WAREHOUSE": str(root / "wh" / "par.duckdb"),
+        "PAR_REPORTS": str(root / "reports"),
+        "PAR_AS_OF": AS_OF.isoformat(),
+    }
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        from dagster import DagsterInstance
+
+        from pipelines.definitions import defs
+
+        with DagsterInstance.ephemeral() as instance:
+            result = defs.resolve_job_def("par_main_job").execute_in_process(
+                instance=instance, raise_on_error=False
+            )
+            checks = [
+                e.asset_check_evaluation_data
+                for e in result.all_events
+                if e.event_type_value == "ASSET_CHECK_EVALUATION"
+            ]
+            failures = [e for e in result.all_events if e.is_step_failure]
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    con = duckdb.connect(env["PAR_WAREHOUSE"], read_only=True)
+    yield {
+        "root": root,
+        "sources": sources,
+        "summary": summary,
+        "success": result.success,
+        "failures": failures,
+        "checks": checks,
+        "con": con,
+        "env": env,
+    }
+    con.close()
+
+
+def test_the_run_succeeds_with_checks_evaluated(run):
+    assert run["success"], [f.message for f in run["failures"]]
+    assert len(run["checks"]) >= 50  # dbt data tests (+ GX suites) reported as asset checks
+    published = Path(run["env"]["PAR_WAREHOUSE"]).parent / "published" / "par_marts.duckdb"
+    assert published.exists()
+    assert (Path(run["env"]["PAR_REPORTS"]) / "index.html").exists()
+
+
+def _gaps(con, feed, gap_type):
+    return con.execute(
+        "SELECT unit_code, period, detail FROM marts.reporting_gaps WHERE feed = ? AND gap_type = ?",
+        [feed, gap_type],
+    ).fetchall()
+
+
+def test_every_planted_fault_becomes_its_gap(run):
+    con = run["con"]
+    misses = []
+    for fault in run["summary"]["injected"]:
+        kind, feed, unit, period, file = (
+            fault["kind"],
+            fault["feed"],
+            fault["unit"],
+            fault["period"],
+            fault["file"],
+        )
+        if kind not in GAP_OF_FAULT:
+            continue
+        gap_type = GAP_OF_FAULT[kind]
+        gap_feed = "dossiers" if gap_type == "cross_source" else feed
+        rows = _gaps(con, gap_feed, gap_type)
+        period_prefix = (period or "")[:4]
+        if gap_type == "unknown_unit":
+            ok = any(unit in (d or "") and (p or "").startswith(period_prefix) for _, p, d in rows)
+        elif unit is None or kind in ("truncated_file", "not_csv", "missing_columns", "wrong_encoding"):
+            name = Path(file).name if file else ""
+            ok = any(
+                (name and name in (d or "")) or ((p or "").startswith(period_prefix) and period_prefix)
+                for _, p, d in rows
+            )
+        elif re.fullmatch(r"[SNHX]\d+", str(unit)):
+            ok = any(u == unit and (p or "").startswith(period_prefix) for u, p, _ in rows)
+        else:  # a Biểu II.06a row naming the unit: resolved to its code
+            ok = any((p or "").startswith(period_prefix) for _, p, _ in rows)
+        if not ok:
+            misses.append((feed, kind, unit, period, gap_type))
+    assert misses == []
+
+
+def test_unreadable_and_duplicate_files(run):
+    con = run["con"]
+    status = dict(con.execute("SELECT file_name, parse_status FROM raw.exports").fetchall())
+    assert status["bao_cao_scan.csv"] == "quarantined"
+    assert status["payments_2022-07.csv"] == "quarantined"  # truncated
+    # the same bytes under two names are one export, known by the name that sorts last
+    assert "dossiers_2022-03.csv" in status and "dossiers_2022-03 (1).csv" not in status
+
+
+def test_no_personal_data_anywhere(run):
+    phones = set()
+    for path in run["sources"].rglob("surveys/*.csv"):
+        phones |= set(PHONE.findall(path.read_text(encoding="utf-8-sig", errors="ignore")))
+    assert phones, "the generated surveys carry phone numbers"
+    con = run["con"]
+    columns = con.execute(
+        "SELECT table_schema, table_name, column_name FROM information_schema.columns WHERE data_type = 'VARCHAR'"
+    ).fetchall()
+    assert not any(c[2] == "so_dien_thoai" for c in columns)
+    for schema, table, column in columns:
+        hits = con.execute(
+            f'SELECT count(*) FROM "{schema}"."{table}" WHERE regexp_matches("{column}", \'0[0-9]{{9}}\')'
+        ).fetchone()[0]
+        if hits:
+            values = {
+                v
+                for (v,) in con.execute(
+                    f'SELECT DISTINCT regexp_extract("{column}", \'0[0-9]{{9}}\') FROM "{schema}"."{table}"'
+                ).fetchall()
+            }
+            assert not (values & phones), f"{schema}.{table}.{column}"
+    for path in Path(run["env"]["PAR_REPORTS"]).rglob("*"):
+        if path.is_file() and path.suffix in (".html", ".json", ".csv", ".txt"):
+            assert not (set(PHONE.findall(path.read_text(errors="ignore"))) & phones), path
