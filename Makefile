@@ -34,13 +34,13 @@ dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 lint: $(STAMP)
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/ruff check pipelines tests
+	$(BIN)/ruff format --check pipelines tests
 	$(BIN)/sqlfluff lint dbt_project/models dbt_project/tests --disable-progress-bar
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix .
-	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix pipelines tests
+	$(BIN)/ruff format pipelines tests
 	$(BIN)/sqlfluff fix dbt_project/models dbt_project/tests --disable-progress-bar
 
 ## make bench: province-scale benchmark (issue: province scale)
