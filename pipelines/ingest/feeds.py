@@ -322,14 +322,15 @@ def _dossiers_sql() -> list[str]:
 
 def _payments_sql() -> list[str]:
     spec = FEED_SPECS["payments"]
-    start, end = _month_bounds("period")
+    # a transaction's period is its own day: the unit must exist on the day it was paid
+    start = end = "CAST(ts AS DATE)"
     amount_ok = r"regexp_full_match(amount_text, '\+?[0-9]+(\.0*)?')"
     checks: list[tuple[str, str, str]] = [
         ("missing_id", "txn_id IS NULL", "'ma_giao_dich is blank'"),
         ("bad_date", "ts IS NULL", "'thoi_diem ''' || coalesce(thoi_diem, '') || ''' is not a date-time'"),
         *[
-            (c, cond, r.replace("{period_text}", "period"))
-            for c, cond, r in _unit_checks("unit_code", start, end, "in")
+            (c, cond, r.replace("{period_text}", "CAST(CAST(ts AS DATE) AS VARCHAR)"))
+            for c, cond, r in _unit_checks("unit_code", start, end, "on")
         ],
         ("missing_procedure", "p_code IS NULL", "'procedure code is blank'"),
         (
@@ -403,7 +404,8 @@ def _payments_sql() -> list[str]:
 
 def _surveys_sql() -> list[str]:
     spec = FEED_SPECS["surveys"]
-    start, end = _month_bounds("period")
+    # a response's period is its survey day: the unit must exist on that day
+    start = end = "ts"
     answer_values = ",\n".join(f"{count_value('t.' + q, blank_is_zero=False)} AS a_{q}" for q in QUESTIONS)
     bad_answers = " OR ".join(
         f"({txt(q)} IS NOT NULL AND (a_{q} IS NULL OR a_{q} NOT BETWEEN 1 AND 5))" for q in QUESTIONS
@@ -421,8 +423,8 @@ def _surveys_sql() -> list[str]:
         ("missing_id", "resp_id IS NULL", "'ma_phieu is blank'"),
         ("bad_date", "ts IS NULL", "'ngay_khao_sat ''' || coalesce(ngay_khao_sat, '') || ''' is not a date'"),
         *[
-            (c, cond, r.replace("{period_text}", "period"))
-            for c, cond, r in _unit_checks("unit_code", start, end, "in")
+            (c, cond, r.replace("{period_text}", "CAST(ts AS VARCHAR)"))
+            for c, cond, r in _unit_checks("unit_code", start, end, "on")
         ],
         (
             "unknown_survey_type",

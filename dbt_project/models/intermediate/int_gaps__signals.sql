@@ -100,29 +100,34 @@ cross_source as (
 ),
 
 self_report_versions as (
+    -- a version's content: identical rows are one (sources.md), so a re-sent identical export is no
+    -- revision
     select
         year,
         unit_code,
         export_id,
-        file_name
+        any_value(file_name) as file_name,
+        string_agg(content, '|' order by content) as fingerprint
     from (
         select
             s.nam as year,
             s.ma_don_vi as unit_code,
             s.export_id,
-            s.file_name
+            s.file_name,
+            s.ma_chi_tieu || '=' || s.tu_so || '/' || s.mau_so || ':' || coalesce(s.ghi_chu, '') as content
         from {{ source('raw', 'self_report') }} as s
         union all
         select
-            cast(q.period as integer),
+            cast(q.period as integer) as year,
             q.unit_code,
             q.export_id,
-            q.file_name
+            q.file_name,
+            'quarantined:' || q.record as content
         from {{ source('raw', 'quarantine_rows') }} as q
         where q.feed = 'self_report' and q.unit_code is not null and regexp_full_match(q.period, '[0-9]{4}')
-    )
+    ) as carried
     where year between {{ first_year() }} and year({{ as_of() }})
-    group by all
+    group by year, unit_code, export_id
 ),
 
 revised as (
@@ -141,11 +146,11 @@ revised as (
         unit_code,
         cast(year as varchar),
         'revised',
-        'Năm ' || year || ' có ' || count(*) || ' phiên bản báo cáo tự đánh giá ('
+        'Năm ' || year || ' có ' || count(distinct fingerprint) || ' phiên bản báo cáo tự đánh giá khác nhau ('
         || string_agg(file_name, ', ' order by file_name) || ')'
     from self_report_versions
     group by unit_code, year
-    having count(*) > 1
+    having count(distinct fingerprint) > 1
 )
 
 select * from outliers
