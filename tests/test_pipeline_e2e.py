@@ -182,3 +182,58 @@ def test_no_personal_data_anywhere(run):
     for path in Path(run["env"]["PAR_REPORTS"]).rglob("*"):
         if path.is_file() and path.suffix in (".html", ".json", ".csv", ".txt"):
             assert not (set(PHONE.findall(path.read_text(errors="ignore"))) & phones), path
+
+
+def test_a_failing_gate_stops_the_ranking_step_in_a_dagster_run(run, tmp_path):
+    """A negative count that slipped into the loaded data (gate check 1) must stop the ranking: the
+    blocking check on marts/ranking_gate fails with ERROR and the ranking step never runs."""
+    import shutil
+
+    import dagster as dg
+
+    from pipelines.definitions import defs
+
+    run["con"].close()
+    warehouse = tmp_path / "wh" / "par.duckdb"
+    warehouse.parent.mkdir()
+    shutil.copy(run["env"]["PAR_WAREHOUSE"], warehouse)
+    run["con"] = duckdb.connect(run["env"]["PAR_WAREHOUSE"], read_only=True)
+    con = duckdb.connect(str(warehouse))
+    con.execute(
+        "UPDATE raw.dossiers SET tiep_nhan_truc_tuyen = -3 WHERE rowid = (SELECT min(rowid) FROM raw.dossiers "
+        "WHERE source_format = 'machine' AND ky_bao_cao = '2024-03')"
+    )
+    con.close()
+    env = {**run["env"], "PAR_WAREHOUSE": str(warehouse), "PAR_REPORTS": str(tmp_path / "reports")}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        graph = defs.resolve_asset_graph()
+        downstream = [k for k in graph.get_all_asset_keys() if k.path[0] != "raw"]  # keep the tampered raw
+        job = defs.resolve_job_def("par_main_job")
+        with dg.DagsterInstance.ephemeral() as instance:
+            result = job.execute_in_process(
+                instance=instance, asset_selection=downstream, raise_on_error=False
+            )
+            materialized = {
+                e.asset_key.to_user_string()
+                for e in result.all_events
+                if e.event_type_value == "ASSET_MATERIALIZATION"
+            }
+            gate = [
+                e.asset_check_evaluation_data
+                for e in result.all_events
+                if e.event_type_value == "ASSET_CHECK_EVALUATION"
+                and e.asset_check_evaluation_data.check_name == "ranking_gate"
+            ]
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    assert not result.success
+    assert len(gate) == 1 and gate[0].passed is False and gate[0].severity == dg.AssetCheckSeverity.ERROR
+    assert "marts/kpi_province_year" in materialized  # the KPI marts were built …
+    assert "marts/par_ranking" not in materialized  # … but the ranking never ran
+    assert "publish/marts" not in materialized  # and analysts keep the last good copy
