@@ -7,11 +7,18 @@ process), so every step opens its own with `connect()`.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
+
+
+def memory_limit() -> str:
+    """DuckDB's memory cap for the pipeline and dbt (PAR_DUCKDB_MEMORY_LIMIT, default 2GB)."""
+    return os.environ.get("PAR_DUCKDB_MEMORY_LIMIT", "2GB")
+
 
 RAW_DDL = """
 CREATE SCHEMA IF NOT EXISTS raw;
@@ -77,6 +84,10 @@ def connect(
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
     try:
+        if not read_only:
+            # Cap DuckDB's memory (it spills to disk beyond it): by default it would take 80 % of RAM.
+            # (Insertion order stays preserved: quarantine row numbers follow the file's lines.)
+            con.execute(f"SET memory_limit = '{memory_limit()}'")
         yield con
     finally:
         con.close()
