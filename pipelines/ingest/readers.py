@@ -120,9 +120,11 @@ def read_json(con: duckdb.DuckDBPyConnection, path: Path, columns: list[str]) ->
             body = f"SELECT * FROM read_json({src}, format = 'array', columns = {cols})"
         elif head.startswith("{") and path.suffix.lower() == ".json" and _is_wrapper(head):
             struct = "STRUCT(" + ", ".join(f"{quote_ident(n)} VARCHAR" for n in names) + ")[]"
+            # the whole document is one JSON object: size DuckDB's buffer to it, not to a fixed 1 GiB
+            object_size = max(16 << 20, path.stat().st_size + (1 << 20))
             body = (
                 f"SELECT unnest(items, recursive := true) FROM read_json({src}, format = 'unstructured', "
-                f"columns = {{'items': {sql_literal(struct)}}}, maximum_object_size = 1073741824)"
+                f"columns = {{'items': {sql_literal(struct)}}}, maximum_object_size = {object_size})"
             )
         elif head.startswith("{"):
             body = f"SELECT * FROM read_json({src}, format = 'newline_delimited', columns = {cols})"
