@@ -7,7 +7,7 @@ with balance as (
         period,
         'Số liệu không cân đối (tồn kỳ trước + tiếp nhận ≠ đã giải quyết + đang giải quyết + trả lại/rút) ở '
         || count(*) || ' dòng'
-        || coalesce(': thủ tục ' || string_agg(distinct procedure_code, ', '), '') as detail
+        || coalesce(': thủ tục ' || string_agg(distinct procedure_code, ', ' order by procedure_code), '') as detail
     from {{ ref('int_dossiers__winning_rows') }}
     where not balance_ok
     group by unit_code, period

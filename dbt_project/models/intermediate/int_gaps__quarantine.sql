@@ -33,8 +33,12 @@ invalid_rows as (
         unit_code,
         nullif(period, '') as period,
         'invalid' as gap_type,
+        -- ordered: the detail text must not depend on how DuckDB happens to scan (same data, same marts)
         count(*) || ' dòng bị loại: '
-        || string_agg(distinct reason || ' (tệp ' || file_name || ')', '; ') as detail
+        || string_agg(
+            distinct reason || ' (tệp ' || file_name || ')', '; '
+            order by reason || ' (tệp ' || file_name || ')'
+        ) as detail
     from in_scope
     where reason_code != 'unknown_unit'
     group by feed, unit_code, nullif(period, '')
@@ -46,14 +50,16 @@ unknown_units as (
         cast(null as varchar) as unit_code,
         nullif(period, '') as period,
         'unknown_unit' as gap_type,
-        string_agg(
-            distinct case
+        string_agg(distinct named, '; ' order by named) as detail
+    from (
+        select
+            *,
+            case
                 when report_kind = 'human' then 'tên đơn vị ''' || coalesce(unit_as_sent, '') || ''''
                 else 'mã đơn vị ''' || coalesce(unit_as_sent, '') || ''''
-            end || ' (' || reason || '; tệp ' || file_name || ')',
-            '; '
-        ) as detail
-    from in_scope
+            end || ' (' || reason || '; tệp ' || file_name || ')' as named
+        from in_scope
+    ) as named_rows
     where reason_code = 'unknown_unit'
     group by feed, nullif(period, '')
 ),

@@ -2,39 +2,46 @@
 -- also when the later export's row was quarantined: then the transaction counts nowhere, as a
 -- dossier unit-month's data is its winning version's loaded rows only. Then rows dated after
 -- PAR_AS_OF, or before the programme, are ignored.
-with versions as (
+with export_order as (
+    -- exports ranked in "later export wins" order; integers keep the per-id aggregate small
     select
-        ma_giao_dich as transaction_id,
         export_id,
-        sort_key,
-        false as is_quarantined
-    from {{ source('raw', 'payments') }}
+        dense_rank() over (order by sort_key, export_id) as export_rank
+    from {{ source('raw', 'exports') }}
+    where feed = 'payments'
+),
+
+versions as (
+    select
+        t.ma_giao_dich as transaction_id,
+        o.export_rank
+    from {{ source('raw', 'payments') }} as t
+    inner join export_order as o on t.export_id = o.export_id
     union all
     select
         nullif(trim(json_extract_string(q.record, '$.ma_giao_dich')), '') as transaction_id,
-        q.export_id,
-        e.sort_key,
-        true as is_quarantined
+        o.export_rank
     from {{ source('raw', 'quarantine_rows') }} as q
-    inner join {{ source('raw', 'exports') }} as e on q.export_id = e.export_id
+    inner join export_order as o on q.export_id = o.export_id
     where q.feed = 'payments'
 ),
 
 winners as (
     select
         transaction_id,
-        arg_max(export_id, sort_key || '|' || export_id) as export_id,
-        arg_max(is_quarantined, sort_key || '|' || export_id) as is_quarantined
+        max(export_rank) as export_rank
     from versions
     where transaction_id is not null
     group by transaction_id
 ),
 
+-- a loaded row survives when its export is the id's latest version (an id is never both loaded and
+-- quarantined within one export, so a quarantined latest version leaves no row)
 ranked as (
-    select p.*
-    from {{ source('raw', 'payments') }} as p
-    inner join winners as w
-        on p.ma_giao_dich = w.transaction_id and p.export_id = w.export_id and not w.is_quarantined
+    select t.*
+    from {{ source('raw', 'payments') }} as t
+    inner join export_order as o on t.export_id = o.export_id
+    inner join winners as w on t.ma_giao_dich = w.transaction_id and o.export_rank = w.export_rank
 )
 
 select
