@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from pipelines.lib.config import FEEDS, REGISTERS, Settings, load_settings
+from pipelines.lib.warehouse import WarehouseBusyError
 
 log = logging.getLogger("pipelines")
 
@@ -34,6 +35,14 @@ def ensure_sample(settings: Settings) -> None:
 
 
 def run_job(settings: Settings) -> bool:
+    from pipelines.lib.warehouse import run_lock
+
+    # One run per warehouse at a time: a second one waits PAR_RUN_LOCK_WAIT seconds, then refuses.
+    with run_lock(settings.warehouse, wait=settings.run_lock_wait):
+        return _run_job(settings)
+
+
+def _run_job(settings: Settings) -> bool:
     from dagster import DagsterInstance
 
     from pipelines.definitions import defs
@@ -194,6 +203,14 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     settings = load_settings()
+    try:
+        return _dispatch(args, settings)
+    except WarehouseBusyError as exc:
+        print(f"REFUSED: {exc}", file=sys.stderr)
+        return 75  # EX_TEMPFAIL: nothing was done, try later
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "run":
         ensure_sample(settings)
         ok = run_job(settings)

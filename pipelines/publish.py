@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.lib.archive import remove_dead_temps
 from pipelines.lib.config import Settings
 
 PUBLISHED_FILE = "par_marts.duckdb"
@@ -32,6 +33,8 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, int
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{PUBLISHED_FILE}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
+    # a publish that was killed left its half-built copy (and WAL) beside the published one
+    remove_dead_temps(target.parent.glob(f".{PUBLISHED_FILE}.*.tmp*"))
     tables = [
         r[0]
         for r in con.execute(

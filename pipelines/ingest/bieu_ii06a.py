@@ -14,7 +14,14 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.ingest.readers import ExportFormatError, cell_text, open_workbook, visible_sheets
+from pipelines.ingest.readers import (
+    ExportFormatError,
+    Uncomputed,
+    cell_text,
+    open_workbook,
+    sheet_rows,
+    visible_sheets,
+)
 
 # Columns (3)..(13) after STT (1) and Đơn vị (2), in the order of the form.
 COUNT_COLUMNS = (
@@ -30,6 +37,26 @@ COUNT_COLUMNS = (
     "dang_giai_quyet_trong_han",
     "dang_giai_quyet_qua_han",
 )
+
+# The form's Tổng số columns and the parts they add up: (3) = (4)+(5)+(6), (7) = (8)+(9)+(10),
+# (11) = (12)+(13).
+TOTAL_PARTS = {
+    "tong_tiep_nhan": ("tiep_nhan_truc_tuyen", "tiep_nhan_truc_tiep", "ton_ky_truoc"),
+    "tong_da_giai_quyet": ("da_giai_quyet_truoc_han", "da_giai_quyet_dung_han", "da_giai_quyet_qua_han"),
+    "tong_dang_giai_quyet": ("dang_giai_quyet_trong_han", "dang_giai_quyet_qua_han"),
+}
+
+
+def _total_from_formula(total: object, parts: list[object]) -> object:
+    """A Tổng số cell left as an uncomputed formula (e.g. `=D9+E9+F9` written by a tool that does not
+    calculate) is only a cross-check of its parts: take it as their sum instead of refusing the report.
+    A part left as an uncomputed formula is still refused (cell_text): nobody computed that count."""
+    if not isinstance(total, Uncomputed):
+        return total
+    if all(isinstance(p, int | float) and not isinstance(p, bool) or p is None for p in parts):
+        return sum(p or 0 for p in parts)
+    return total
+
 
 _PERIOD_MONTH = re.compile(r"kỳ\s*báo\s*cáo\s*:?\s*tháng\s*(\d{1,2})\s*(?:/|-|\.|năm)\s*(\d{4})")
 _PERIOD_RANGE = re.compile(
@@ -100,20 +127,21 @@ def parse_report_date(title: str) -> dt.date | None:
 
 def parse(path: Path) -> HumanReport:
     workbook = open_workbook(path)
+    formulas = open_workbook(path, data_only=False)  # formulas saved without a value are refused
     try:
         for sheet in visible_sheets(workbook):
-            report = _parse_sheet(sheet)
+            report = _parse_sheet(sheet_rows(sheet, formulas[sheet.title]))
             if report is not None:
                 return report
     finally:
         workbook.close()
+        formulas.close()
     raise ExportFormatError("Biểu II.06a: no sheet with an 'STT | Đơn vị' header row")
 
 
-def _parse_sheet(sheet) -> HumanReport | None:
+def _parse_sheet(rows) -> HumanReport | None:
     title_lines: list[str] = []
     header_at: int | None = None
-    rows = sheet.iter_rows(values_only=True)
     for _ in range(40):
         row = next(rows, None)
         if row is None:
@@ -143,7 +171,10 @@ def _parse_sheet(sheet) -> HumanReport | None:
         cells += [None] * (1 + len(COUNT_COLUMNS) - len(cells))
         record: dict[str, str | None] = {"_row": str(number), "stt": cell_text(row[header_at])}
         record["ten_don_vi"] = cell_text(cells[0])
-        for name, value in zip(COUNT_COLUMNS, cells[1:], strict=True):
+        values = dict(zip(COUNT_COLUMNS, cells[1:], strict=True))
+        for total, parts in TOTAL_PARTS.items():
+            values[total] = _total_from_formula(values[total], [values[p] for p in parts])
+        for name, value in values.items():
             record[name] = cell_text(value)
         report.rows.append(record)
     if report.report_date is None:

@@ -258,6 +258,8 @@ def ingest(settings: Settings, feed: str, con: duckdb.DuckDBPyConnection) -> Ing
     """Archive, parse and check one feed; returns the counts shown as asset metadata."""
     ensure_tables(con)
     archive = Archive(settings.archive, con)
+    for path in archive.sweep(feed):
+        log.warning("%s: removed %s, left half-written by a run that was killed", feed, path.name)
     result = IngestResult(feed)
     exports = collect(settings, feed, con, archive)
     result.exports_seen = len({e.export_id for e in exports})

@@ -23,6 +23,7 @@ import pandas as pd
 EXPORT_TABLE = "_export"
 MAX_XLSX_UNCOMPRESSED = 400 * 1024 * 1024
 MAX_XLSX_RATIO = 200
+MAX_LINE_BYTES = 1 << 20  # a CSV line longer than this is refused (DuckDB's max_line_size)
 MAX_CELL_CHARS = 32_767  # Excel's own cell limit; anything longer is not a real export
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 
@@ -63,6 +64,11 @@ def _head_text(path: Path, limit: int = 1 << 16) -> str:
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise ExportFormatError("file is UTF-16 encoded; exports must be UTF-8")
     if b"\x00" in raw:
+        # UTF-16 without a BOM: text whose every other byte is NUL; say so rather than "binary"
+        sample, half = raw[:4096], len(raw[:4096]) // 2
+        zeros = sorted((sample[0::2].count(0), sample[1::2].count(0)))
+        if half >= 4 and zeros[1] >= 0.9 * half and zeros[0] <= 0.1 * half:
+            raise ExportFormatError("file looks UTF-16 encoded (no BOM); exports must be UTF-8")
         raise ExportFormatError("file is binary, not text (not a CSV/JSON export)")
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
     try:
@@ -86,12 +92,33 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
                 SELECT row_number() OVER () AS _row, *
                 FROM read_csv({sql_literal(str(path))}, auto_detect = false, header = true,
                               columns = {columns}, delim = {sql_literal(delim)}, quote = '"',
-                              escape = '"', strict_mode = true, max_line_size = 1048576,
+                              escape = '"', strict_mode = true, max_line_size = {MAX_LINE_BYTES},
                               encoding = 'utf-8')"""
         )
     except duckdb.Error as exc:
+        # DuckDB reports a line over max_line_size as a vague "invalid state": name the line instead.
+        long = _first_long_line(path, MAX_LINE_BYTES)
+        if long:
+            raise ExportFormatError(
+                f"CSV cannot be parsed: line {long[0]} is {long[1]} bytes long "
+                f"(maximum line size {MAX_LINE_BYTES} bytes)"
+            ) from exc
         raise ExportFormatError(f"CSV cannot be parsed: {_first_line(exc)}") from exc
     return names
+
+
+def _first_long_line(path: Path, limit: int) -> tuple[int, int] | None:
+    """(line number, length) of the first physical line longer than `limit` bytes, read in chunks."""
+    number, length = 1, 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            for i, part in enumerate(chunk.split(b"\n")):
+                if i:
+                    if length > limit:
+                        return number, length
+                    number, length = number + 1, 0
+                length += len(part)
+    return (number, length) if length > limit else None
 
 
 def _first_line(exc: Exception) -> str:
@@ -169,10 +196,47 @@ def check_zip(path: Path) -> None:
         )
 
 
+class Uncomputed:
+    """A formula cell saved without its value (written by a tool that does not calculate, not by Excel).
+    Reading it as blank would load 0 for a count nobody computed (fault drill 3): refuse the export."""
+
+    def __init__(self, formula: str, row: int, column: int):
+        self.formula, self.row, self.column = formula, row, column
+
+    def __str__(self) -> str:  # title and footer lines read it as the blank it shows
+        return ""
+
+    def reason(self) -> str:
+        from openpyxl.utils import get_column_letter
+
+        return (
+            f"cell {get_column_letter(self.column)}{self.row} holds a formula ({self.formula[:60]}) saved "
+            "without its value: open and save the file in Excel, or send the values"
+        )
+
+
+def sheet_rows(sheet, formula_sheet):
+    """Rows of values (cached results of formulas, never evaluated); a formula cell without a cached
+    result comes as `Uncomputed` instead of None. Both read-only sheets yield every row from 1 on."""
+    formulas = formula_sheet.iter_rows(values_only=True)
+    for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+        frow = next(formulas, None) or ()
+        if row and None in row and frow:
+            row = tuple(
+                Uncomputed(f, number, j + 1)
+                if v is None and j < len(frow) and isinstance(f := frow[j], str) and f.startswith("=")
+                else v
+                for j, v in enumerate(row)
+            )
+        yield row
+
+
 def cell_text(value: object, *, as_date: bool = False) -> str | None:
     """Text of an XLSX cell as a CSV would carry it (an XLSX `4.0` is the integer 4)."""
     if value is None:
         return None
+    if isinstance(value, Uncomputed):
+        raise ExportFormatError(value.reason())
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, dt.datetime):
@@ -198,13 +262,14 @@ def cell_text(value: object, *, as_date: bool = False) -> str | None:
     return text
 
 
-def open_workbook(path: Path):
-    """Open an XLSX read-only with cached values (formulas are never evaluated)."""
+def open_workbook(path: Path, *, data_only: bool = True):
+    """Open an XLSX read-only with cached values (formulas are never evaluated); with data_only=False,
+    formulas as their text (to tell a formula saved without its value from a blank cell)."""
     import openpyxl
 
     check_zip(path)
     try:
-        return openpyxl.load_workbook(path, read_only=True, data_only=True)
+        return openpyxl.load_workbook(path, read_only=True, data_only=data_only)
     except Exception as exc:  # openpyxl raises many kinds for broken files
         raise ExportFormatError(f"XLSX cannot be opened: {type(exc).__name__}: {exc}"[:300]) from exc
 
@@ -219,9 +284,10 @@ def read_xlsx_table(
     """A machine-column XLSX (surveys, self-report): the header is the first row, within the first 30
     of the first visible sheet that has it, containing `key_column`."""
     workbook = open_workbook(path)
+    formulas = open_workbook(path, data_only=False)
     try:
         for sheet in visible_sheets(workbook):
-            rows = sheet.iter_rows(values_only=True)
+            rows = sheet_rows(sheet, formulas[sheet.title])
             header: list[str] | None = None
             for _ in range(30):
                 row = next(rows, None)
@@ -256,6 +322,7 @@ def read_xlsx_table(
             return header
     finally:
         workbook.close()
+        formulas.close()
     raise ExportFormatError(f"no visible sheet has a header row with column '{key_column}'")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +19,33 @@ from pathlib import Path
 import duckdb
 
 _CHUNK = 1 << 20
+_TMP_PID = re.compile(r"\.tmp(\d+)$|\.(\d+)\.tmp(?:\.wal)?$")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_dead_temps(paths) -> list[Path]:
+    """Delete temporary files whose writer (the pid in their name) is gone: what a killed run left
+    half-written. A live writer's file is left alone. Returns what was removed."""
+    removed = []
+    for path in paths:
+        match = _TMP_PID.search(path.name)
+        if not match or not path.is_file():
+            continue
+        pid = int(match.group(1) or match.group(2))
+        if pid != os.getpid() and _pid_alive(pid):
+            continue
+        path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
 
 
 @dataclass(frozen=True)
@@ -49,6 +77,12 @@ class Archive:
     def __init__(self, root: Path, con: duckdb.DuckDBPyConnection):
         self.root = Path(root)
         self.con = con
+
+    def sweep(self, feed: str) -> list[Path]:
+        """Remove the temporary files a killed run left in a feed's archive (fault drill 1): the export
+        itself is copied again from its source, its sidecar rewritten."""
+        folder = self.root / feed
+        return remove_dead_temps(folder.glob("*/*.tmp*")) if folder.is_dir() else []
 
     def _target(self, feed: str, export_id: str, file_name: str) -> Path:
         suffix = "".join(Path(file_name).suffixes[-1:]).lower() or ".bin"
@@ -104,7 +138,8 @@ class Archive:
                 "UPDATE raw.exports SET file_name = ?, sort_key = ? WHERE export_id = ?",
                 [name, sort_key("file", name, now), export_id],
             )
-        if new_arrival:
+        # A run killed between recording an arrival and writing the sidecar left no sidecar: write it now.
+        if new_arrival or not target.with_name(export_id + ".meta.json").exists():
             self._write_sidecar(target, export_id, feed)
         return ArchivedExport(export_id, feed, name, target, known is None)
 

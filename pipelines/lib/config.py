@@ -32,6 +32,7 @@ class Settings:
     as_of: date
     final_years: frozenset[int] = frozenset()
     completeness_threshold: float = 0.9
+    run_lock_wait: float = 0.0  # seconds a run waits for another run on the same warehouse, then refuses
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def feed_url(self, feed: str) -> str | None:
@@ -83,5 +84,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         as_of=as_of,
         final_years=_parse_years(env.get("PAR_FINAL_YEARS", "")),
         completeness_threshold=threshold,
+        run_lock_wait=float(env.get("PAR_RUN_LOCK_WAIT") or 0),
         env=env,
     )

@@ -259,6 +259,7 @@ class _Puller:
 
     def pull(self) -> tuple[list, int]:
         items: list = []
+        previous: set[str] = set()
         page, total = 1, 1
         while page <= total:
             body = self.fetch_page(page)
@@ -286,6 +287,24 @@ class _Puller:
                     f"{self.where(page)}: paging changed during the pull "
                     f"(page 1 said {total} pages, page {page} says {reported_pages})",
                 )
+            # Offset paging over data that changes during the pull repeats or skips rows: a page that
+            # carries rows of the previous one, or an empty page of several, means the pages no longer
+            # add up to one export (fault drill 2). Fail naming the page, never archive it partly.
+            if total > 1 and not page_items:
+                raise self.fail(
+                    SourceUnavailableError,
+                    f"{self.where(page)}: page is empty though the window has {total} pages "
+                    "(the data changed during the pull)",
+                )
+            seen = {json.dumps(i, sort_keys=True) for i in page_items}
+            repeated = len(seen & previous)
+            if repeated:
+                raise self.fail(
+                    SourceUnavailableError,
+                    f"{self.where(page)}: page repeats {repeated} item(s) of page {page - 1} "
+                    "(the data changed during the pull)",
+                )
+            previous = seen
             items.extend(page_items)
             self.log.info("%s %s: page %d/%d, %d items", self.feed, self.window, page, total, len(page_items))
             page += 1
