@@ -1,47 +1,8 @@
--- One row per transaction id: identical rows are one, otherwise the later export wins (sources.md) —
--- also when the later export's row was quarantined: then the transaction counts nowhere, as a
--- dossier unit-month's data is its winning version's loaded rows only. Then rows dated after
--- PAR_AS_OF, or before the programme, are ignored.
-with export_order as (
-    -- exports ranked in "later export wins" order; integers keep the per-id aggregate small
-    select
-        export_id,
-        dense_rank() over (order by sort_key, export_id) as export_rank
-    from {{ source('raw', 'exports') }}
-    where feed = 'payments'
-),
-
-versions as (
-    select
-        t.ma_giao_dich as transaction_id,
-        o.export_rank
-    from {{ source('raw', 'payments') }} as t
-    inner join export_order as o on t.export_id = o.export_id
-    union all
-    select
-        nullif(trim(json_extract_string(q.record, '$.ma_giao_dich')), '') as transaction_id,
-        o.export_rank
-    from {{ source('raw', 'quarantine_rows') }} as q
-    inner join export_order as o on q.export_id = o.export_id
-    where q.feed = 'payments'
-),
-
-winners as (
-    select
-        transaction_id,
-        max(export_rank) as export_rank
-    from versions
-    where transaction_id is not null
-    group by transaction_id
-),
-
--- a loaded row survives when its export is the id's latest version (an id is never both loaded and
--- quarantined within one export, so a quarantined latest version leaves no row)
-ranked as (
-    select t.*
-    from {{ source('raw', 'payments') }} as t
-    inner join export_order as o on t.export_id = o.export_id
-    inner join winners as w on t.ma_giao_dich = w.transaction_id and o.export_rank = w.export_rank
+-- One row per transaction id: identical rows are one, otherwise the later export wins (sources.md),
+-- also when the later row was quarantined (macro later_export_wins). Then rows dated after PAR_AS_OF,
+-- or before the programme, are ignored.
+with ranked as (
+    select * from {{ later_export_wins('payments', 'ma_giao_dich') }} as latest
 )
 
 select
