@@ -569,22 +569,7 @@ def _load_payments(out: Loaded, folder: Path, as_of: date) -> None:
             rows.append(p)
         # AMBIGUOUS: the same ma_giao_dich twice in one export quarantines both rows even when the two rows
         # are identical ("identical rows are one" is read as a rule between exports).
-        counts = Counter(p.txn for p in rows if p.txn)
-        for p in rows:
-            if p.txn and counts[p.txn] > 1 and p.bad is None:
-                p.bad_kind, p.bad = "invalid", "ma_giao_dich twice in one export"
-        for p in rows:
-            if p.bad:
-                out.problems.append(
-                    Problem(
-                        "payments",
-                        p.bad_kind or "invalid",
-                        p.unit if p.bad_kind == "invalid" else None,
-                        ym_str((p.day.year, p.day.month)) if p.day else p.raw_period,
-                        p.bad,
-                        exp.name,
-                    )
-                )
+        _quarantine_duplicates_and_record(out, "payments", exp.name, rows, lambda p: p.txn, "ma_giao_dich")
         out.payments.extend(rows)
 
 
@@ -652,24 +637,9 @@ def _load_surveys(out: Loaded, folder: Path, as_of: date) -> None:
             if reasons:
                 s.bad_kind, s.bad = reasons[0]
             rows.append(s)
-        counts = Counter(s.rid for s in rows if s.rid)
-        for s in rows:
-            if s.rid and counts[s.rid] > 1 and s.bad is None:
-                s.bad_kind, s.bad = "invalid", "ma_phieu twice in one export"
-        for s in rows:
-            if s.bad:
-                out.problems.append(
-                    Problem(
-                        "surveys",
-                        s.bad_kind or "invalid",
-                        s.unit if s.bad_kind == "invalid" else None,
-                        # AMBIGUOUS: a survey problem's period is the response's month (like payments),
-                        # not its year; a response whose date does not parse is dated by its file's name.
-                        ym_str((s.day.year, s.day.month)) if s.day else s.raw_period,
-                        s.bad,
-                        exp.name,
-                    )
-                )
+        # AMBIGUOUS: a survey problem's period is the response's month (like payments), not its year; a
+        # response whose date does not parse is dated by its file's name.
+        _quarantine_duplicates_and_record(out, "surveys", exp.name, rows, lambda s: s.rid, "ma_phieu")
         out.surveys.extend(rows)
 
 
@@ -789,3 +759,24 @@ def _load_national(out: Loaded, folder: Path, as_of: date) -> None:
                 continue
             # sources.md: year × index, the later export (file name sorting last) wins
             out.national[(year, index)] = rank
+
+
+def _quarantine_duplicates_and_record(out, feed: str, file_name: str, rows: list, key, key_name: str) -> None:
+    """Quarantine every row whose id appears twice in one export, then record each bad row's problem,
+    dated by its own month (or, when its date does not parse, by its file's name)."""
+    counts = Counter(key(r) for r in rows if key(r))
+    for r in rows:
+        if key(r) and counts[key(r)] > 1 and r.bad is None:
+            r.bad_kind, r.bad = "invalid", f"{key_name} twice in one export"
+    for r in rows:
+        if r.bad:
+            out.problems.append(
+                Problem(
+                    feed,
+                    r.bad_kind or "invalid",
+                    r.unit if r.bad_kind == "invalid" else None,
+                    ym_str((r.day.year, r.day.month)) if r.day else r.raw_period,
+                    r.bad,
+                    file_name,
+                )
+            )
