@@ -12,6 +12,8 @@ from pathlib import Path
 
 import openpyxl
 
+from pipelines.ingest.feeds import DOSSIER_COUNTS, FEED_SPECS
+
 UNITS = [
     # ma_don_vi, ten_don_vi, cap, nhom_xep_hang, cha, tu, den, ke_thua, ten_khac
     ("S01", "Sở Tư pháp", "tinh", "so_nganh", "", "", "", "", ""),
@@ -25,17 +27,7 @@ UNITS = [
     ("S03", "Sở Xây dựng", "tinh", "so_nganh", "", "", "", "", "Sở XD"),
     ("S04", "Sở Giao thông vận tải", "tinh", "so_nganh", "", "", "", "", "Sở XD"),
 ]
-UNIT_COLUMNS = [
-    "ma_don_vi",
-    "ten_don_vi",
-    "cap",
-    "nhom_xep_hang",
-    "ma_don_vi_cha",
-    "hieu_luc_tu",
-    "hieu_luc_den",
-    "ma_don_vi_ke_thua",
-    "ten_khac",
-]
+UNIT_COLUMNS = list(FEED_SPECS["units"].columns)
 PROCEDURES = [
     # code, name, field, levels, fee, eligible, level, dvcqg, tttt, simplified, tu, den
     (
@@ -68,46 +60,9 @@ PROCEDURES = [
         "2023-12-31",
     ),
 ]
-PROCEDURE_COLUMNS = [
-    "ma_thu_tuc",
-    "ten_thu_tuc",
-    "linh_vuc",
-    "cap_thuc_hien",
-    "co_nghia_vu_tai_chinh",
-    "du_dieu_kien_truc_tuyen",
-    "muc_do_truc_tuyen",
-    "ngay_tich_hop_dvcqg",
-    "ngay_tich_hop_tttt",
-    "nam_don_gian_hoa",
-    "hieu_luc_tu",
-    "hieu_luc_den",
-]
-DOSSIER_COLUMNS = [
-    "ky_bao_cao",
-    "ma_don_vi",
-    "ma_thu_tuc",
-    "ton_ky_truoc",
-    "tiep_nhan_truc_tuyen",
-    "tiep_nhan_truc_tiep",
-    "tiep_nhan_buu_chinh",
-    "da_giai_quyet_truoc_han",
-    "da_giai_quyet_dung_han",
-    "da_giai_quyet_qua_han",
-    "dang_giai_quyet_trong_han",
-    "dang_giai_quyet_qua_han",
-    "tra_lai_rut",
-    "ngay_xuat",
-]
-PAYMENT_COLUMNS = [
-    "ma_giao_dich",
-    "ma_ho_so",
-    "ma_thu_tuc",
-    "ma_don_vi",
-    "thoi_diem",
-    "so_tien",
-    "kenh",
-    "trang_thai",
-]
+PROCEDURE_COLUMNS = list(FEED_SPECS["procedures"].columns)
+DOSSIER_COLUMNS = ["ky_bao_cao", "ma_don_vi", "ma_thu_tuc", *DOSSIER_COUNTS, "ngay_xuat"]
+PAYMENT_COLUMNS = list(FEED_SPECS["payments"].columns)
 SURVEY_COLUMNS = [
     "ma_phieu",
     "loai_khao_sat",

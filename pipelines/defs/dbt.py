@@ -1,6 +1,7 @@
 """The dbt project as Dagster assets: staging → intermediate → marts, dbt tests as asset checks."""
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -107,7 +108,7 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, par: ParSetti
     # dbt runs as a subprocess against the same DuckDB file: no connection of ours is open here.
     os.environ["PAR_WAREHOUSE"] = str(settings.warehouse.resolve())
     # Unit tests check the SQL, not the data: they run in `make test` (tests/test_dbt.py), not nightly.
-    args = ["build", "--exclude-resource-type", "unit_test", "--vars", _vars_json(settings.dbt_vars())]
+    args = ["build", "--exclude-resource-type", "unit_test", "--vars", json.dumps(settings.dbt_vars())]
     invocation = dbt.cli(args, context=context)
     try:
         yield from invocation.stream()
@@ -116,12 +117,6 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, par: ParSetti
         if invocation.process.poll() is None:
             invocation.process.terminate()
             invocation.process.wait(timeout=60)
-
-
-def _vars_json(values: dict) -> str:
-    import json
-
-    return json.dumps(values)
 
 
 dbt_resource = DbtCliResource(

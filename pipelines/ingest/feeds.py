@@ -149,8 +149,8 @@ def text_table_ddl(feed: str) -> str:
     )
 
 
-def _record_json(columns: tuple[str, ...]) -> str:
-    return "to_json(struct_pack(" + ", ".join(f"{c} := t.{c}" for c in columns) + "))::VARCHAR"
+def _record_json(columns: tuple[str, ...], alias: str = "t") -> str:
+    return "to_json(struct_pack(" + ", ".join(f"{c} := {alias}.{c}" for c in columns) + "))::VARCHAR"
 
 
 def _parsed(feed: str) -> str:
@@ -182,7 +182,7 @@ def _unit_checks(code: str, start: str, end: str, label: str) -> list[tuple[str,
     ]
 
 
-def _finish(feed: str, select_sql: str, typed_cols: list[str], record_cols: tuple[str, ...]) -> list[str]:
+def _finish(feed: str, select_sql: str, typed_cols: list[str]) -> list[str]:
     """Statements that split the checked rows into `raw.<feed>` and the quarantine table."""
     cols = ", ".join(["export_id", "row_number", "file_name", "sort_key", *typed_cols])
     return [
@@ -317,7 +317,7 @@ def _dossiers_sql() -> list[str]:
         "version_ts AS ngay_xuat",
         "CASE WHEN is_human THEN ten_don_vi END AS ten_don_vi_as_sent",
     ]
-    return _finish("dossiers", select, typed_cols, spec.columns)
+    return _finish("dossiers", select, typed_cols)
 
 
 def _payments_sql() -> list[str]:
@@ -386,7 +386,7 @@ def _payments_sql() -> list[str]:
     SELECT checked.*,
         CASE WHEN reason_code = 'unknown_unit' THEN NULL ELSE unit_code END AS q_unit_code,
         ma_don_vi AS unit_as_sent, period AS q_period, NULL::TIMESTAMP AS q_version_ts,
-        {_record_json(spec.columns).replace("t.", "checked.")} AS record
+        {_record_json(spec.columns, "checked")} AS record
     FROM checked
     """
     typed_cols = [
@@ -399,7 +399,7 @@ def _payments_sql() -> list[str]:
         "channel AS kenh",
         "status AS trang_thai",
     ]
-    return _finish("payments", select, typed_cols, spec.columns)
+    return _finish("payments", select, typed_cols)
 
 
 def _surveys_sql() -> list[str]:
@@ -463,7 +463,7 @@ def _surveys_sql() -> list[str]:
     SELECT checked.*,
         CASE WHEN reason_code = 'unknown_unit' THEN NULL ELSE unit_code END AS q_unit_code,
         ma_don_vi AS unit_as_sent, period AS q_period, NULL::TIMESTAMP AS q_version_ts,
-        {_record_json(spec.columns).replace("t.", "checked.")} AS record
+        {_record_json(spec.columns, "checked")} AS record
     FROM checked
     """
     typed_cols = [
@@ -475,7 +475,7 @@ def _surveys_sql() -> list[str]:
         "channel AS kenh",
         *[f"CAST(a_{q} AS TINYINT) AS {q}" for q in QUESTIONS],
     ]
-    return _finish("surveys", select, typed_cols, spec.columns)
+    return _finish("surveys", select, typed_cols)
 
 
 def _self_report_sql() -> list[str]:
@@ -531,7 +531,7 @@ def _self_report_sql() -> list[str]:
     SELECT checked.*,
         CASE WHEN reason_code = 'unknown_unit' THEN NULL ELSE unit_code END AS q_unit_code,
         ma_don_vi AS unit_as_sent, period AS q_period, NULL::TIMESTAMP AS q_version_ts,
-        {_record_json(spec.columns).replace("t.", "checked.")} AS record
+        {_record_json(spec.columns, "checked")} AS record
     FROM checked
     """
     typed_cols = [
@@ -542,7 +542,7 @@ def _self_report_sql() -> list[str]:
         "den AS mau_so",
         f"{txt('ghi_chu')} AS ghi_chu",
     ]
-    return _finish("self_report", select, typed_cols, spec.columns)
+    return _finish("self_report", select, typed_cols)
 
 
 def _national_indices_sql() -> list[str]:
@@ -586,7 +586,7 @@ def _national_indices_sql() -> list[str]:
     checked2 AS (SELECT c.*, {reason_columns(checks)} FROM checked c)
     SELECT checked2.*, NULL AS q_unit_code, NULL AS unit_as_sent, CAST(year_value AS VARCHAR) AS q_period,
         NULL::TIMESTAMP AS q_version_ts,
-        {_record_json(spec.columns).replace("t.", "checked2.")} AS record
+        {_record_json(spec.columns, "checked2")} AS record
     FROM checked2
     """
     typed_cols = [
@@ -597,7 +597,7 @@ def _national_indices_sql() -> list[str]:
         "provinces AS so_tinh",
         f"{txt('nguon')} AS nguon",
     ]
-    return _finish("national_indices", select, typed_cols, spec.columns)
+    return _finish("national_indices", select, typed_cols)
 
 
 def _flag(col: str) -> str:
@@ -683,10 +683,10 @@ def _register_sql(feed: str) -> list[str]:
     )
     SELECT typed.*, {reason_columns(checks)},
         NULL AS q_unit_code, {txt(key)} AS unit_as_sent, NULL AS q_period, NULL::TIMESTAMP AS q_version_ts,
-        {_record_json(spec.columns).replace("t.", "typed.")} AS record
+        {_record_json(spec.columns, "typed")} AS record
     FROM typed
     """
-    return _finish(feed, select, typed, spec.columns)
+    return _finish(feed, select, typed)
 
 
 REBUILD_SQL = {
