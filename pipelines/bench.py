@@ -187,9 +187,9 @@ def ensure_data(src: Path, as_of: date) -> dict:
     return info
 
 
-def add_next_month(src: Path, as_of: date) -> list[str]:
-    """Generate the data as of a month later beside the bench data and copy in only the new month's
-    exports (the generator is deterministic, so earlier months are unchanged)."""
+def add_next_month(run_src: Path, as_of: date) -> list[str]:
+    """Generate the data as of a month later beside the bench data and link into the run's sources
+    only the new month's exports (the generator is deterministic, so earlier months are unchanged)."""
     from pipelines.sample.generator import generate
 
     later = BENCH / "next_month"
@@ -200,10 +200,10 @@ def add_next_month(src: Path, as_of: date) -> list[str]:
     new_files = []
     for path in sorted(later.rglob("*")):
         rel = path.relative_to(later)
-        target = src / rel
+        target = run_src / rel
         if path.is_file() and not path.name.startswith(".") and not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(path, target)
+            os.link(path, target)
             new_files.append(str(rel))
     return new_files
 
@@ -220,9 +220,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"floor (plain DuckDB SQL over the files): {floor}", flush=True)
 
     shutil.rmtree(work, ignore_errors=True)
+    # the run reads hard links of the generated exports, so the new month added for the incremental
+    # run never leaks into the next bench's full run
+    run_src = work / "sources"
+    shutil.copytree(src, run_src, copy_function=os.link, ignore=shutil.ignore_patterns(".*"))
     env = {
         **os.environ,
-        "PAR_SOURCES": str(src),
+        "PAR_SOURCES": str(run_src),
         "PAR_WAREHOUSE": str(work / "warehouse" / "par.duckdb"),
         "PAR_REPORTS": str(work / "reports"),
         "PAR_AS_OF": FULL_AS_OF.isoformat(),
@@ -239,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         "full_over_floor": round(full["wall_s"] / max(floor["wall_s"], 1e-9), 2),
     }
     if not args.skip_incremental:
-        new_files = add_next_month(src, NEXT_AS_OF)
+        new_files = add_next_month(run_src, NEXT_AS_OF)
         incremental = run_pipeline({**env, "PAR_AS_OF": NEXT_AS_OF.isoformat()}, "incremental")
         incremental["new_files"] = len(new_files)
         result["incremental"] = incremental

@@ -1,10 +1,12 @@
 """What each feed looks like, and the SQL that types and checks its rows (sources.md, quality.md).
 
-Every export's rows are first kept as text in `raw.<feed>_text`. `rebuild(con, feed)` then re-derives,
-from all parsed exports at once, the typed table `raw.<feed>` (loaded rows) and the feed's rows of
-`raw.quarantine_rows` (with reasons). Deriving from the text keeps the result a pure function of the
-archive and the registers: re-running changes nothing, and a corrected register re-checks old rows.
-Choosing between versions of the same period happens later, in dbt staging.
+Every export's rows are first kept as text in `raw.<feed>_text`. `rebuild(con, feed)` then derives the
+typed table `raw.<feed>` (loaded rows) and the feed's rows of `raw.quarantine_rows` (with reasons).
+Every check looks at one export's rows and at the registers only, so while the registers and the
+checking SQL are unchanged (the feed's fingerprint) only exports not checked before are checked and
+appended; when the fingerprint changes every export is checked again. Either way the result is a pure
+function of the archive and the registers: re-running changes nothing, and a corrected register
+re-checks old rows. Choosing between versions of the same period happens later, in dbt staging.
 """
 
 from __future__ import annotations
@@ -153,10 +155,14 @@ def _record_json(columns: tuple[str, ...], alias: str = "t") -> str:
     return "to_json(struct_pack(" + ", ".join(f"{c} := {alias}.{c}" for c in columns) + "))::VARCHAR"
 
 
+SCOPE = "_rebuild_scope"  # temp table: the exports this rebuild checks
+
+
 def _parsed(feed: str) -> str:
     return (
         f"SELECT t.*, e.file_name, e.sort_key FROM raw.{feed}_text t "
-        f"JOIN raw.exports e USING (export_id) WHERE e.parse_status = 'parsed'"
+        f"JOIN raw.exports e USING (export_id) WHERE e.parse_status = 'parsed' "
+        f"AND t.export_id IN (SELECT export_id FROM {SCOPE})"
     )
 
 
@@ -182,22 +188,41 @@ def _unit_checks(code: str, start: str, end: str, label: str) -> list[tuple[str,
     ]
 
 
-def _finish(feed: str, select_sql: str, typed_cols: list[str]) -> list[str]:
-    """Statements that split the checked rows into `raw.<feed>` and the quarantine table."""
+def _finish(feed: str, select_sql: str, typed_cols: list[str], incremental: bool) -> list[str]:
+    """Statements that choose the exports to check, then split their checked rows into `raw.<feed>`
+    and the quarantine table: all exports (replacing both), or only those not checked before
+    (appending)."""
     cols = ", ".join(["export_id", "row_number", "file_name", "sort_key", *typed_cols])
+    parsed = f"SELECT export_id FROM raw.exports WHERE feed = '{feed}' AND parse_status = 'parsed'"
+    checked = f"SELECT export_id FROM raw.checked_exports WHERE feed = '{feed}'"
+    if incremental:
+        scope = f"{parsed} AND export_id NOT IN ({checked})"
+        load = [
+            f"DELETE FROM raw.quarantine_rows WHERE feed = '{feed}' AND export_id IN (SELECT export_id FROM {SCOPE})",
+            f"INSERT INTO raw.{feed} SELECT {cols} FROM _checked WHERE reason_code IS NULL",
+        ]
+    else:
+        scope = parsed
+        load = [
+            f"DELETE FROM raw.quarantine_rows WHERE feed = '{feed}'",
+            f"DELETE FROM raw.checked_exports WHERE feed = '{feed}'",
+            f"CREATE OR REPLACE TABLE raw.{feed} AS SELECT {cols} FROM _checked WHERE reason_code IS NULL",
+        ]
     return [
+        f"CREATE OR REPLACE TEMP TABLE {SCOPE} AS {scope}",
         f"CREATE OR REPLACE TEMP TABLE _checked AS {select_sql}",
-        f"CREATE OR REPLACE TABLE raw.{feed} AS SELECT {cols} FROM _checked WHERE reason_code IS NULL",
-        f"DELETE FROM raw.quarantine_rows WHERE feed = '{feed}'",
+        *load,
         f"""INSERT INTO raw.quarantine_rows
             SELECT '{feed}', export_id, file_name, row_number, reason_code, reason,
                    q_unit_code, unit_as_sent, q_period, q_version_ts, record
             FROM _checked WHERE reason_code IS NOT NULL""",
+        f"INSERT OR IGNORE INTO raw.checked_exports SELECT '{feed}', export_id FROM {SCOPE}",
         "DROP TABLE _checked",
+        f"DROP TABLE {SCOPE}",
     ]
 
 
-def _dossiers_sql() -> list[str]:
+def _dossiers_sql(incremental: bool = False) -> list[str]:
     spec = FEED_SPECS["dossiers"]
     counts = [c for c in DOSSIER_COUNTS if c != "tra_lai_rut"]
     human_residual = (
@@ -317,10 +342,10 @@ def _dossiers_sql() -> list[str]:
         "version_ts AS ngay_xuat",
         "CASE WHEN is_human THEN ten_don_vi END AS ten_don_vi_as_sent",
     ]
-    return _finish("dossiers", select, typed_cols)
+    return _finish("dossiers", select, typed_cols, incremental)
 
 
-def _payments_sql() -> list[str]:
+def _payments_sql(incremental: bool = False) -> list[str]:
     spec = FEED_SPECS["payments"]
     # a transaction's period is its own day: the unit must exist on the day it was paid
     start = end = "CAST(ts AS DATE)"
@@ -399,10 +424,10 @@ def _payments_sql() -> list[str]:
         "channel AS kenh",
         "status AS trang_thai",
     ]
-    return _finish("payments", select, typed_cols)
+    return _finish("payments", select, typed_cols, incremental)
 
 
-def _surveys_sql() -> list[str]:
+def _surveys_sql(incremental: bool = False) -> list[str]:
     spec = FEED_SPECS["surveys"]
     # a response's period is its survey day: the unit must exist on that day
     start = end = "ts"
@@ -475,10 +500,10 @@ def _surveys_sql() -> list[str]:
         "channel AS kenh",
         *[f"CAST(a_{q} AS TINYINT) AS {q}" for q in QUESTIONS],
     ]
-    return _finish("surveys", select, typed_cols)
+    return _finish("surveys", select, typed_cols, incremental)
 
 
-def _self_report_sql() -> list[str]:
+def _self_report_sql(incremental: bool = False) -> list[str]:
     spec = FEED_SPECS["self_report"]
     start, end = "make_date(year_value, 1, 1)", "make_date(year_value, 12, 31)"
     checks: list[tuple[str, str, str]] = [
@@ -542,10 +567,10 @@ def _self_report_sql() -> list[str]:
         "den AS mau_so",
         f"{txt('ghi_chu')} AS ghi_chu",
     ]
-    return _finish("self_report", select, typed_cols)
+    return _finish("self_report", select, typed_cols, incremental)
 
 
-def _national_indices_sql() -> list[str]:
+def _national_indices_sql(incremental: bool = False) -> list[str]:
     spec = FEED_SPECS["national_indices"]
     checks: list[tuple[str, str, str]] = [
         ("bad_year", "year_value IS NULL", "'nam ''' || coalesce(nam, '') || ''' is not a year'"),
@@ -597,15 +622,16 @@ def _national_indices_sql() -> list[str]:
         "provinces AS so_tinh",
         f"{txt('nguon')} AS nguon",
     ]
-    return _finish("national_indices", select, typed_cols)
+    return _finish("national_indices", select, typed_cols, incremental)
 
 
 def _flag(col: str) -> str:
     return f"(CASE WHEN lower({txt(col)}) IN ('1', '1.0', 'true', 'x', 'có', 'co', 'yes') THEN 1 ELSE 0 END)"
 
 
-def _register_sql(feed: str) -> list[str]:
-    """The newest register export wins as a whole (a register is a full snapshot)."""
+def _register_sql(feed: str, incremental: bool = False) -> list[str]:
+    """The newest register export wins as a whole (a register is a full snapshot): always re-derived
+    in full (it is small)."""
     spec = FEED_SPECS[feed]
     if feed == "units":
         key = "ma_don_vi"
@@ -686,21 +712,69 @@ def _register_sql(feed: str) -> list[str]:
         {_record_json(spec.columns, "typed")} AS record
     FROM typed
     """
-    return _finish(feed, select, typed)
+    return _finish(feed, select, typed, incremental=False)
 
 
 REBUILD_SQL = {
-    "units": lambda: _register_sql("units"),
-    "procedures": lambda: _register_sql("procedures"),
+    "units": lambda incremental=False: _register_sql("units"),
+    "procedures": lambda incremental=False: _register_sql("procedures"),
     "dossiers": _dossiers_sql,
     "payments": _payments_sql,
     "surveys": _surveys_sql,
     "self_report": _self_report_sql,
     "national_indices": _national_indices_sql,
 }
+REGISTERS = ("units", "procedures")
+# what each feed's checks read besides the export itself (the fingerprint covers their content)
+CHECK_INPUTS = {
+    "dossiers": ("raw.units", "raw.procedures", "raw.unit_keys", "raw.unit_name_map"),
+    "payments": ("raw.units", "raw.procedures"),
+    "surveys": ("raw.units",),
+    "self_report": ("raw.units", "raw.self_report_indicators"),
+    "national_indices": (),
+}
 
 
-def rebuild(con: duckdb.DuckDBPyConnection, feed: str) -> None:
-    """Re-derive `raw.<feed>` and its quarantine rows from the text of every parsed export."""
-    for statement in REBUILD_SQL[feed]():
+def fingerprint(con: duckdb.DuckDBPyConnection, feed: str) -> str:
+    """Hash of the feed's checking SQL and of the content of the registers its checks read."""
+    import hashlib
+
+    digest = hashlib.sha256("\n".join(REBUILD_SQL[feed]()).encode())
+    for table in CHECK_INPUTS.get(feed, ()):
+        content = con.execute(
+            f"SELECT coalesce(md5(string_agg(CAST(r AS VARCHAR), '\n' ORDER BY CAST(r AS VARCHAR))), '') "
+            f"FROM {table} r"
+        ).fetchone()[0]
+        digest.update(f"|{table}:{content}".encode())
+    return digest.hexdigest()
+
+
+def can_append(con: duckdb.DuckDBPyConnection, feed: str, fp: str) -> bool:
+    """True when `raw.<feed>` was checked against the same fingerprint and every export it came from
+    is still a parsed export of the feed: then only new exports need checking."""
+    if feed in REGISTERS:
+        return False
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw' AND table_name = ?", [feed]
+    ).fetchone()[0]
+    stored = con.execute("SELECT fingerprint FROM raw.check_fingerprints WHERE feed = ?", [feed]).fetchone()
+    if not exists or stored is None or stored[0] != fp:
+        return False
+    gone = con.execute(
+        """SELECT count(*) FROM raw.checked_exports c
+           LEFT JOIN raw.exports e ON e.export_id = c.export_id AND e.feed = c.feed
+           WHERE c.feed = ? AND e.parse_status IS DISTINCT FROM 'parsed'""",
+        [feed],
+    ).fetchone()[0]
+    return gone == 0
+
+
+def rebuild(con: duckdb.DuckDBPyConnection, feed: str) -> bool:
+    """Derive `raw.<feed>` and its quarantine rows: only from exports not checked before when
+    `can_append`, else from the text of every parsed export. Returns True when it appended."""
+    fp = fingerprint(con, feed)
+    incremental = can_append(con, feed, fp)
+    for statement in REBUILD_SQL[feed](incremental):
         con.execute(statement)
+    con.execute("INSERT OR REPLACE INTO raw.check_fingerprints VALUES (?, ?)", [feed, fp])
+    return incremental

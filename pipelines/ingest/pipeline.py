@@ -251,7 +251,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
 def _empty_register(feed: str) -> list[str]:
     from pipelines.ingest.feeds import REBUILD_SQL
 
-    return [s for s in REBUILD_SQL[feed]() if "raw.quarantine_rows" not in s]
+    return [s for s in REBUILD_SQL[feed]() if "raw.quarantine_rows" not in s and "checked_exports" not in s]
 
 
 def ingest(settings: Settings, feed: str, con: duckdb.DuckDBPyConnection) -> IngestResult:
@@ -278,8 +278,9 @@ def ingest(settings: Settings, feed: str, con: duckdb.DuckDBPyConnection) -> Ing
     if feed == "dossiers" or feed == "units":
         refresh_name_maps(con)
     con.execute("BEGIN TRANSACTION")
-    rebuild(con, feed)
+    appended = rebuild(con, feed)
     con.execute("COMMIT")
+    log.info("%s: %s", feed, "new exports checked and appended" if appended else "every export checked")
     stats = con.execute(
         """SELECT count(*) FILTER (WHERE parse_status = 'parsed'), count(*) FILTER (WHERE parse_status = 'quarantined')
            FROM raw.exports WHERE feed = ?""",

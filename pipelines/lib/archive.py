@@ -100,11 +100,24 @@ class Archive:
         return target
 
     def add_file(self, feed: str, path: Path, *, origin_uri: str | None = None) -> ArchivedExport:
-        export_id = sha256_file(path)
+        stat = path.stat()
+        export_id = self._known_hash(path, stat)
+        if export_id is None or not self._target(feed, export_id, path.name).exists():
+            export_id = sha256_file(path)
         target = self._store(feed, export_id, path.name, lambda tmp: shutil.copyfile(path, tmp))
-        return self._record(
-            feed, export_id, path.name, "file", origin_uri or str(path), target, path.stat().st_size
+        self.con.execute(
+            "INSERT OR REPLACE INTO raw.source_file_hashes VALUES (?, ?, ?, ?)",
+            [str(path), stat.st_size, stat.st_mtime_ns, export_id],
         )
+        return self._record(feed, export_id, path.name, "file", origin_uri or str(path), target, stat.st_size)
+
+    def _known_hash(self, path: Path, stat: os.stat_result) -> str | None:
+        """The hash recorded for this path when its size and modification time are unchanged."""
+        row = self.con.execute(
+            "SELECT export_id FROM raw.source_file_hashes WHERE path = ? AND size_bytes = ? AND mtime_ns = ?",
+            [str(path), stat.st_size, stat.st_mtime_ns],
+        ).fetchone()
+        return row[0] if row else None
 
     def add_bytes(
         self, feed: str, name: str, content: bytes, *, origin: str, origin_uri: str

@@ -62,6 +62,26 @@ CREATE TABLE IF NOT EXISTS raw.quarantine_rows (
     version_ts TIMESTAMP,               -- dossiers: the row's ngay_xuat (local), for version choice
     record VARCHAR                      -- the row as sent (JSON), personal data removed
 );
+-- A source file's hash, kept while its size and modification time are unchanged: an unchanged file
+-- is not read again to be archived (the sensor makes the same assumption).
+CREATE TABLE IF NOT EXISTS raw.source_file_hashes (
+    path VARCHAR PRIMARY KEY,
+    size_bytes BIGINT NOT NULL,
+    mtime_ns BIGINT NOT NULL,
+    export_id VARCHAR NOT NULL
+);
+-- Which parsed exports `raw.<feed>` and its quarantine rows were derived from, and the fingerprint
+-- (registers + checking SQL) they were checked against: new exports are checked alone while the
+-- fingerprint holds; when it changes, every export of the feed is checked again.
+CREATE TABLE IF NOT EXISTS raw.checked_exports (
+    feed VARCHAR NOT NULL,
+    export_id VARCHAR NOT NULL,
+    PRIMARY KEY (feed, export_id)
+);
+CREATE TABLE IF NOT EXISTS raw.check_fingerprints (
+    feed VARCHAR PRIMARY KEY,
+    fingerprint VARCHAR NOT NULL
+);
 """
 
 

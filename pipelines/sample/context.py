@@ -50,9 +50,9 @@ SCALES: dict[str, ScaleParams] = {
         both=(("H14", "2022-08"),),
     ),
     "province": ScaleParams(
-        vol={"tinh": 45.0, "huyen": 21.0, "xa": 4.8},
-        sipas_per_unit=75,
-        other_per_unit=40,
+        vol={"tinh": 52.0, "huyen": 24.0, "xa": 5.5},
+        sipas_per_unit=80,
+        other_per_unit=43,
         human_districts=(
             ("H16", _HUMAN_2021H1),
             ("H17", _HUMAN_2021H1),
