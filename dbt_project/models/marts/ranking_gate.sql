@@ -65,18 +65,12 @@ integrity as (
         year,
         'payments: duplicate, unknown code or amount ≤ 0',
         count(*)
-    from (
-        select
-            year,
-            transaction_id,
-            unit_code,
-            procedure_code,
-            amount_vnd,
-            count(*) over (partition by transaction_id) as n
-        from {{ ref('stg_payments__transactions') }}
-    )
+    from {{ ref('stg_payments__transactions') }}
     where
-        n > 1
+        transaction_id in (
+            select transaction_id from {{ ref('stg_payments__transactions') }}
+            group by transaction_id having count(*) > 1
+        )
         or unit_code not in (select unit_code from units)
         or procedure_code not in (select procedure_code from procedures)
         or amount_vnd <= 0
