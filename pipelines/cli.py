@@ -7,6 +7,7 @@ one process (run history kept in DAGSTER_HOME), then the tables people look at f
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -51,7 +52,13 @@ def _run_job(settings: Settings) -> bool:
     if os.environ.get("DAGSTER_HOME"):
         Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
     job = defs.resolve_job_def("par_main_job")
-    result = job.execute_in_process(instance=instance, raise_on_error=False)
+    # dbt's own console lines (and GX's) go to a log file, not between the progress log and the
+    # summary; Dagster's progress log (stderr) stays on the terminal.
+    console_log = settings.warehouse.parent / "logs" / "last_run_console.log"
+    console_log.parent.mkdir(parents=True, exist_ok=True)
+    with console_log.open("w", encoding="utf-8") as handle, contextlib.redirect_stdout(handle):
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
+    print(f"dbt and GX console output of this run: {console_log}")
     if not result.success:
         for event in result.all_events:
             if event.is_step_failure:
@@ -201,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--faults", default="demo")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # GX logs its internals (temporary folders, datasource dumps) at INFO: not for this console
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     settings = load_settings()
     try:

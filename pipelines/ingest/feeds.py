@@ -315,16 +315,21 @@ def _dossiers_sql(incremental: bool = False) -> list[str]:
             CASE WHEN is_human THEN (CASE WHEN hm.n_match = 1 THEN hm.matched_code END)
                  ELSE unit_code_sent END AS unit_code,
             CASE WHEN is_human THEN typed.ten_don_vi ELSE typed.ma_don_vi END AS unit_as_sent,
-            count(*) OVER (PARTITION BY export_id, coalesce(period, trim(ky_bao_cao)),
-                CASE WHEN is_human THEN coalesce(CASE WHEN hm.n_match = 1 THEN hm.matched_code END,
-                                                 'name:' || coalesce(typed.ten_don_vi, ''))
-                     ELSE coalesce(unit_code_sent, '') END,
-                coalesce(p_code, '')) AS dup_count
+            coalesce(period, trim(ky_bao_cao), '') AS k_period,
+            CASE WHEN is_human THEN coalesce(CASE WHEN hm.n_match = 1 THEN hm.matched_code END,
+                                             'name:' || coalesce(typed.ten_don_vi, ''))
+                 ELSE coalesce(unit_code_sent, '') END AS k_unit,
+            coalesce(p_code, '') AS k_procedure
         FROM typed LEFT JOIN human_match hm ON hm.hm_name = typed.ten_don_vi AND hm.hm_period = typed.period
     ),
+    dups AS (  -- the same unit × procedure × month twice in one export; a grouped count, not a window
+        SELECT export_id, k_period, k_unit, k_procedure, count(*) AS dup_count
+        FROM resolved GROUP BY ALL HAVING count(*) > 1
+    ),
     checked AS (
-        SELECT r.*, {reason_columns(checks)}
+        SELECT r.*, coalesce(dups.dup_count, 1) AS dup_count, {reason_columns(checks)}
         FROM resolved r
+        LEFT JOIN dups USING (export_id, k_period, k_unit, k_procedure)
         LEFT JOIN (SELECT ma_don_vi AS u_code, hieu_luc_tu, hieu_luc_den FROM raw.units) u ON u.u_code = r.unit_code
         LEFT JOIN (SELECT ma_thu_tuc AS p_found FROM raw.procedures) p ON p.p_found = r.p_code
     )
