@@ -19,12 +19,19 @@ def txt(col: str) -> str:
     return f"nullif(trim({col}), '')"
 
 
+def _digits_only(t: str) -> str:
+    """True for a non-empty string of ASCII digits: the common case, decided without a regex (the
+    checks run tens of millions of times at province scale)."""
+    return f"(ltrim({t}, '0123456789') = '')"
+
+
 def count_value(col: str, *, blank_is_zero: bool = True) -> str:
     """A non-negative integer count; an XLSX/CSV `4.0` is 4; NULL when it is not one."""
     t = txt(col)
     blank = "0" if blank_is_zero else "NULL"
     return (
-        f"(CASE WHEN {t} IS NULL THEN {blank} WHEN regexp_full_match({t}, '{_INT}') "
+        f"(CASE WHEN {t} IS NULL THEN {blank} WHEN {_digits_only(t)} THEN TRY_CAST({t} AS BIGINT) "
+        f"WHEN regexp_full_match({t}, '{_INT}') "
         f"THEN TRY_CAST(split_part(ltrim({t}, '+'), '.', 1) AS BIGINT) END)"
     )
 
@@ -34,6 +41,8 @@ def count_problem(col: str, label: str) -> str:
     t = txt(col)
     return (
         f"(CASE WHEN {t} IS NULL THEN NULL "
+        f"WHEN {_digits_only(t)} THEN "
+        f"(CASE WHEN TRY_CAST({t} AS BIGINT) IS NULL THEN 'count {label} too large' END) "
         f"WHEN regexp_full_match({t}, '{_NEG}') THEN 'negative count {label}=' || {t} "
         f"WHEN NOT regexp_full_match({t}, '{_INT}') THEN 'count {label} is not a non-negative integer: ' || {t} "
         f"WHEN TRY_CAST(split_part(ltrim({t}, '+'), '.', 1) AS BIGINT) IS NULL THEN 'count {label} too large' END)"
@@ -60,8 +69,15 @@ def local_timestamp(col: str) -> str:
         f"(CASE WHEN left({off}, 1) = '-' THEN -1 ELSE 1 END) * "
         f"(CAST(substr({off}, 2, 2) AS INTEGER) * 60 + CAST(right(replace({off}, ':', ''), 2) AS INTEGER)) END)"
     )
+    # the common form `YYYY-MM-DD[T ]HH:MM:SS` (local time), recognised by position, without a regex
+    plain = (
+        f"(length({t}) = 19 AND substr({t}, 5, 1) = '-' AND substr({t}, 8, 1) = '-' "
+        f"AND substr({t}, 11, 1) IN ('T', ' ') AND substr({t}, 14, 1) = ':' AND substr({t}, 17, 1) = ':' "
+        f"AND {_digits_only(f'(left({t}, 4) || substr({t}, 6, 2) || substr({t}, 9, 2) || substr({t}, 12, 2) || substr({t}, 15, 2) || right({t}, 2))')})"
+    )
     return (
-        f"(CASE WHEN regexp_full_match({t}, '{_TS}') THEN "
+        f"(CASE WHEN {plain} THEN TRY_CAST(replace({t}, 'T', ' ') AS TIMESTAMP) "
+        f"WHEN regexp_full_match({t}, '{_TS}') THEN "
         f"(CASE WHEN {off_minutes} IS NULL THEN {base} "
         f"ELSE {base} + to_minutes(CAST(420 - {off_minutes} AS BIGINT)) END) END)"
     )
