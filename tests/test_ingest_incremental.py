@@ -34,7 +34,9 @@ def _snapshot(settings) -> dict[str, list]:
     """Every loaded row and quarantine record of every feed, by export and row number."""
     out = {}
     for feed in FEEDS:
-        out[feed] = query(settings, f"SELECT * EXCLUDE (sort_key) FROM raw.{feed} ORDER BY export_id, row_number")
+        out[feed] = query(
+            settings, f"SELECT * EXCLUDE (sort_key) FROM raw.{feed} ORDER BY export_id, row_number"
+        )
         out[f"{feed} quarantine"] = query(
             settings,
             "SELECT * FROM raw.quarantine_rows WHERE feed = ? ORDER BY export_id, row_number, reason_code",
@@ -63,12 +65,19 @@ def test_new_month_is_appended_and_equals_a_full_check(make_settings, tmp_path, 
 
     caplog.set_level("INFO")
     ingest_all(settings)
-    appended = {r.getMessage().split(":")[0] for r in caplog.records if "checked and appended" in r.getMessage()}
-    assert {"payments", "dossiers", "surveys"} <= appended
+    messages = [r.getMessage() for r in caplog.records]
+    assert not [m for m in messages if "checked again" in m]
+    # only the new month's exports were read: "<feed>: read and checked n/n exports", n = new files
+    read = {m.split(":")[0]: m.rsplit(" ", 2)[1] for m in messages if "read and checked" in m}
+    for feed in FEEDS:
+        n = sum(f.startswith(f"{feed}/") for f in new_files)
+        assert read.get(feed, "0/0") == f"{n}/{n}", (feed, read)
     after = _checked_mode(settings)
     assert after["payments"] > before["payments"]
 
-    fresh = make_settings(sources=run_src, as_of=LATER.isoformat(), PAR_WAREHOUSE=str(tmp_path / "fresh.duckdb"))
+    fresh = make_settings(
+        sources=run_src, as_of=LATER.isoformat(), PAR_WAREHOUSE=str(tmp_path / "fresh.duckdb")
+    )
     ingest_all(fresh)
     incremental, full = _snapshot(settings), _snapshot(fresh)
     for key in full:
@@ -85,7 +94,9 @@ def test_changed_register_checks_every_export_again(make_settings, tmp_path, cap
         settings,
         "SELECT ma_don_vi FROM raw.payments GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1",
     )[0]
-    assert not query(settings, "SELECT 1 FROM raw.quarantine_rows WHERE feed = 'payments' AND unit_as_sent = ?", [unit])
+    assert not query(
+        settings, "SELECT 1 FROM raw.quarantine_rows WHERE feed = 'payments' AND unit_as_sent = ?", [unit]
+    )
 
     # a corrected register arrives (a later file name wins) in which that unit no longer exists
     (register,) = [p for p in (src / "registers").iterdir() if p.name.startswith("units")]
@@ -98,7 +109,7 @@ def test_changed_register_checks_every_export_again(make_settings, tmp_path, cap
 
     caplog.set_level("INFO")
     ingest_all(settings)
-    rechecked = {r.getMessage().split(":")[0] for r in caplog.records if "every export checked" in r.getMessage()}
+    rechecked = {r.getMessage().split(":")[0] for r in caplog.records if "checked again" in r.getMessage()}
     assert {"payments", "dossiers", "surveys"} <= rechecked
     assert not query(settings, "SELECT 1 FROM raw.payments WHERE ma_don_vi = ?", [unit])
     quarantined = query(

@@ -32,18 +32,22 @@
         where q.feed = '{{ feed }}'
     ),
 
-    winners as (
+    contested as (
+        -- ids with more than one version (rare): only these need a winner; grouping by a count
+        -- keeps the aggregate cheap and the join below small
         select
             version_id,
             max(export_rank) as export_rank
         from versions
         where version_id is not null
         group by version_id
+        having count(*) > 1
     )
 
     select t.*
     from {{ source('raw', feed) }} as t
     inner join export_order as o on t.export_id = o.export_id
-    inner join winners as w on t.{{ id_column }} = w.version_id and o.export_rank = w.export_rank
+    left join contested as c on t.{{ id_column }} = c.version_id
+    where c.version_id is null or o.export_rank = c.export_rank
 )
 {%- endmacro %}

@@ -1,17 +1,20 @@
 """What each feed looks like, and the SQL that types and checks its rows (sources.md, quality.md).
 
-Every export's rows are first kept as text in `raw.<feed>_text`. `rebuild(con, feed)` then derives the
-typed table `raw.<feed>` (loaded rows) and the feed's rows of `raw.quarantine_rows` (with reasons).
-Every check looks at one export's rows and at the registers only, so while the registers and the
-checking SQL are unchanged (the feed's fingerprint) only exports not checked before are checked and
-appended; when the fingerprint changes every export is checked again. Either way the result is a pure
-function of the archive and the registers: re-running changes nothing, and a corrected register
-re-checks old rows. Choosing between versions of the same period happens later, in dbt staging.
+Each export is read into a temporary table of text, `_text_<feed>` (the cells exactly as sent), and
+checked at once by one SQL statement per feed: its rows go to the typed table `raw.<feed>` or, with a
+reason, to `raw.quarantine_rows`. Every check reads one export and the registers only, so an export
+is checked once, when it arrives, and stays checked while the feed's fingerprint (its checking SQL
+and the content of the registers it reads) is unchanged; when the fingerprint changes every export
+of the feed is read again from the archive and checked again. The result is a pure function of the
+archive and the registers: re-running changes nothing, and a corrected register re-checks old rows.
+Choosing between versions of the same period happens later, in dbt staging.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 
@@ -141,12 +144,17 @@ FEED_SPECS: dict[str, FeedSpec] = {
 }
 
 
+def text_table(feed: str) -> str:
+    return f"_text_{feed}"
+
+
 def text_table_ddl(feed: str) -> str:
+    """The temporary table one export's cells are read into, as text."""
     spec = FEED_SPECS[feed]
     cols = ", ".join(f"{c} VARCHAR" for c in spec.columns)
     extra = ", source_format VARCHAR" if feed == "dossiers" else ""
     return (
-        f"CREATE TABLE IF NOT EXISTS raw.{feed}_text "
+        f"CREATE OR REPLACE TEMP TABLE {text_table(feed)} "
         f"(export_id VARCHAR NOT NULL, row_number BIGINT NOT NULL{extra}, {cols})"
     )
 
@@ -158,14 +166,10 @@ def _record_json(columns: tuple[str, ...], alias: str) -> str:
     return f"CASE WHEN {alias}.reason_code IS NOT NULL THEN {record} END"
 
 
-SCOPE = "_rebuild_scope"  # temp table: the exports this rebuild checks
-
-
 def _parsed(feed: str) -> str:
     return (
-        f"SELECT t.*, e.file_name, e.sort_key FROM raw.{feed}_text t "
-        f"JOIN raw.exports e USING (export_id) WHERE e.parse_status = 'parsed' "
-        f"AND t.export_id IN (SELECT export_id FROM {SCOPE})"
+        f"SELECT t.*, e.file_name, e.sort_key FROM {text_table(feed)} t "
+        f"JOIN raw.exports e USING (export_id) WHERE e.parse_status = 'parsed'"
     )
 
 
@@ -191,41 +195,25 @@ def _unit_checks(code: str, start: str, end: str, label: str) -> list[tuple[str,
     ]
 
 
-def _finish(feed: str, select_sql: str, typed_cols: list[str], incremental: bool) -> list[str]:
-    """Statements that choose the exports to check, then split their checked rows into `raw.<feed>`
-    and the quarantine table: all exports (replacing both), or only those not checked before
-    (appending)."""
+def _finish(feed: str, select_sql: str, typed_cols: list[str], replace: bool) -> list[str]:
+    """Statements that check the rows read into `_text_<feed>` and split them into `raw.<feed>`
+    (replaced, or appended to) and the quarantine table."""
     cols = ", ".join(["export_id", "row_number", "file_name", "sort_key", *typed_cols])
-    parsed = f"SELECT export_id FROM raw.exports WHERE feed = '{feed}' AND parse_status = 'parsed'"
-    checked = f"SELECT export_id FROM raw.checked_exports WHERE feed = '{feed}'"
-    if incremental:
-        scope = f"{parsed} AND export_id NOT IN ({checked})"
-        load = [
-            f"DELETE FROM raw.quarantine_rows WHERE feed = '{feed}' AND export_id IN (SELECT export_id FROM {SCOPE})",
-            f"INSERT INTO raw.{feed} SELECT {cols} FROM _checked WHERE reason_code IS NULL",
-        ]
-    else:
-        scope = parsed
-        load = [
-            f"DELETE FROM raw.quarantine_rows WHERE feed = '{feed}'",
-            f"DELETE FROM raw.checked_exports WHERE feed = '{feed}'",
-            f"CREATE OR REPLACE TABLE raw.{feed} AS SELECT {cols} FROM _checked WHERE reason_code IS NULL",
-        ]
+    into = (
+        f"CREATE OR REPLACE TABLE raw.{feed} AS" if replace else f"INSERT INTO raw.{feed}"
+    ) + f" SELECT {cols} FROM _checked WHERE reason_code IS NULL"
     return [
-        f"CREATE OR REPLACE TEMP TABLE {SCOPE} AS {scope}",
         f"CREATE OR REPLACE TEMP TABLE _checked AS {select_sql}",
-        *load,
+        into,
         f"""INSERT INTO raw.quarantine_rows
             SELECT '{feed}', export_id, file_name, row_number, reason_code, reason,
                    q_unit_code, unit_as_sent, q_period, q_version_ts, record
             FROM _checked WHERE reason_code IS NOT NULL""",
-        f"INSERT OR IGNORE INTO raw.checked_exports SELECT '{feed}', export_id FROM {SCOPE}",
         "DROP TABLE _checked",
-        f"DROP TABLE {SCOPE}",
     ]
 
 
-def _dossiers_sql(incremental: bool = False) -> list[str]:
+def _dossiers_sql(replace: bool = False) -> list[str]:
     spec = FEED_SPECS["dossiers"]
     counts = [c for c in DOSSIER_COUNTS if c != "tra_lai_rut"]
     human_residual = (
@@ -350,10 +338,10 @@ def _dossiers_sql(incremental: bool = False) -> list[str]:
         "version_ts AS ngay_xuat",
         "CASE WHEN is_human THEN ten_don_vi END AS ten_don_vi_as_sent",
     ]
-    return _finish("dossiers", select, typed_cols, incremental)
+    return _finish("dossiers", select, typed_cols, replace)
 
 
-def _payments_sql(incremental: bool = False) -> list[str]:
+def _payments_sql(replace: bool = False) -> list[str]:
     spec = FEED_SPECS["payments"]
     # a transaction's period is its own day: the unit must exist on the day it was paid
     start = end = "CAST(ts AS DATE)"
@@ -434,10 +422,10 @@ def _payments_sql(incremental: bool = False) -> list[str]:
         "channel AS kenh",
         "status AS trang_thai",
     ]
-    return _finish("payments", select, typed_cols, incremental)
+    return _finish("payments", select, typed_cols, replace)
 
 
-def _surveys_sql(incremental: bool = False) -> list[str]:
+def _surveys_sql(replace: bool = False) -> list[str]:
     spec = FEED_SPECS["surveys"]
     # a response's period is its survey day: the unit must exist on that day
     start = end = "ts"
@@ -512,10 +500,10 @@ def _surveys_sql(incremental: bool = False) -> list[str]:
         "channel AS kenh",
         *[f"CAST(a_{q} AS TINYINT) AS {q}" for q in QUESTIONS],
     ]
-    return _finish("surveys", select, typed_cols, incremental)
+    return _finish("surveys", select, typed_cols, replace)
 
 
-def _self_report_sql(incremental: bool = False) -> list[str]:
+def _self_report_sql(replace: bool = False) -> list[str]:
     spec = FEED_SPECS["self_report"]
     start, end = "make_date(year_value, 1, 1)", "make_date(year_value, 12, 31)"
     checks: list[tuple[str, str, str]] = [
@@ -579,10 +567,10 @@ def _self_report_sql(incremental: bool = False) -> list[str]:
         "den AS mau_so",
         f"{txt('ghi_chu')} AS ghi_chu",
     ]
-    return _finish("self_report", select, typed_cols, incremental)
+    return _finish("self_report", select, typed_cols, replace)
 
 
-def _national_indices_sql(incremental: bool = False) -> list[str]:
+def _national_indices_sql(replace: bool = False) -> list[str]:
     spec = FEED_SPECS["national_indices"]
     checks: list[tuple[str, str, str]] = [
         ("bad_year", "year_value IS NULL", "'nam ''' || coalesce(nam, '') || ''' is not a year'"),
@@ -634,16 +622,16 @@ def _national_indices_sql(incremental: bool = False) -> list[str]:
         "provinces AS so_tinh",
         f"{txt('nguon')} AS nguon",
     ]
-    return _finish("national_indices", select, typed_cols, incremental)
+    return _finish("national_indices", select, typed_cols, replace)
 
 
 def _flag(col: str) -> str:
     return f"(CASE WHEN lower({txt(col)}) IN ('1', '1.0', 'true', 'x', 'có', 'co', 'yes') THEN 1 ELSE 0 END)"
 
 
-def _register_sql(feed: str, incremental: bool = False) -> list[str]:
-    """The newest register export wins as a whole (a register is a full snapshot): always re-derived
-    in full (it is small)."""
+def _register_sql(feed: str, replace: bool = True) -> list[str]:
+    """The newest register export wins as a whole (a register is a full snapshot): every register
+    export is read again each run (they are small) and the table replaced."""
     spec = FEED_SPECS[feed]
     if feed == "units":
         key = "ma_don_vi"
@@ -725,12 +713,12 @@ def _register_sql(feed: str, incremental: bool = False) -> list[str]:
         {_record_json(spec.columns, "checked")} AS record
     FROM checked
     """
-    return _finish(feed, select, typed, incremental=False)
+    return _finish(feed, select, typed, replace=True)
 
 
-REBUILD_SQL = {
-    "units": lambda incremental=False: _register_sql("units"),
-    "procedures": lambda incremental=False: _register_sql("procedures"),
+CHECK_SQL = {
+    "units": lambda replace=True: _register_sql("units"),
+    "procedures": lambda replace=True: _register_sql("procedures"),
     "dossiers": _dossiers_sql,
     "payments": _payments_sql,
     "surveys": _surveys_sql,
@@ -738,21 +726,23 @@ REBUILD_SQL = {
     "national_indices": _national_indices_sql,
 }
 REGISTERS = ("units", "procedures")
-# what each feed's checks read besides the export itself (the fingerprint covers their content)
+# what each feed's checks read besides the export itself (the fingerprint covers their content);
+# the names sent in Biểu II.06a reports are resolved by name_key, whose code is hashed instead
 CHECK_INPUTS = {
-    "dossiers": ("raw.units", "raw.procedures", "raw.unit_keys", "raw.unit_name_map"),
+    "dossiers": ("raw.units", "raw.procedures", "raw.unit_keys"),
     "payments": ("raw.units", "raw.procedures"),
     "surveys": ("raw.units",),
     "self_report": ("raw.units", "raw.self_report_indicators"),
     "national_indices": (),
 }
+NAMES_MODULE = Path(__file__).resolve().parents[1] / "lib" / "names.py"
 
 
 def fingerprint(con: duckdb.DuckDBPyConnection, feed: str) -> str:
     """Hash of the feed's checking SQL and of the content of the registers its checks read."""
-    import hashlib
-
-    digest = hashlib.sha256("\n".join(REBUILD_SQL[feed]()).encode())
+    digest = hashlib.sha256("\n".join(CHECK_SQL[feed]()).encode())
+    if feed == "dossiers":
+        digest.update(NAMES_MODULE.read_bytes())
     for table in CHECK_INPUTS.get(feed, ()):
         content = con.execute(
             f"SELECT coalesce(md5(string_agg(CAST(r AS VARCHAR), '\n' ORDER BY CAST(r AS VARCHAR))), '') "
@@ -762,9 +752,9 @@ def fingerprint(con: duckdb.DuckDBPyConnection, feed: str) -> str:
     return digest.hexdigest()
 
 
-def can_append(con: duckdb.DuckDBPyConnection, feed: str, fp: str) -> bool:
-    """True when `raw.<feed>` was checked against the same fingerprint and every export it came from
-    is still a parsed export of the feed: then only new exports need checking."""
+def is_current(con: duckdb.DuckDBPyConnection, feed: str, fp: str) -> bool:
+    """True when `raw.<feed>` was checked against this fingerprint and every export it came from is
+    still a parsed export of the feed: then only exports not checked yet need reading."""
     if feed in REGISTERS:
         return False
     exists = con.execute(
@@ -782,12 +772,18 @@ def can_append(con: duckdb.DuckDBPyConnection, feed: str, fp: str) -> bool:
     return gone == 0
 
 
-def rebuild(con: duckdb.DuckDBPyConnection, feed: str) -> bool:
-    """Derive `raw.<feed>` and its quarantine rows: only from exports not checked before when
-    `can_append`, else from the text of every parsed export. Returns True when it appended."""
-    fp = fingerprint(con, feed)
-    incremental = can_append(con, feed, fp)
-    for statement in REBUILD_SQL[feed](incremental):
-        con.execute(statement)
+def reset(con: duckdb.DuckDBPyConnection, feed: str, fp: str) -> None:
+    """Forget every check of the feed (an empty `raw.<feed>`, no quarantine rows, nothing checked) and
+    record the fingerprint the exports are about to be checked against."""
+    con.execute(text_table_ddl(feed))
+    check(con, feed, replace=True)
+    con.execute("DELETE FROM raw.quarantine_rows WHERE feed = ?", [feed])
+    con.execute("DELETE FROM raw.checked_exports WHERE feed = ?", [feed])
     con.execute("INSERT OR REPLACE INTO raw.check_fingerprints VALUES (?, ?)", [feed, fp])
-    return incremental
+
+
+def check(con: duckdb.DuckDBPyConnection, feed: str, *, replace: bool = False) -> None:
+    """Check the rows in `_text_<feed>` and append them to `raw.<feed>` / the quarantine (or replace
+    `raw.<feed>`: registers, and the empty table a reset starts from)."""
+    for statement in CHECK_SQL[feed](replace):
+        con.execute(statement)

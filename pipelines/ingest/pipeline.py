@@ -1,6 +1,7 @@
-"""Ingest one feed: collect its exports (folder and/or HTTP), archive them, parse new ones, re-check all.
+"""Ingest one feed: collect its exports (folder and/or HTTP), archive them, then read and check each
+export not checked yet (every export again when the registers or the checks changed).
 
-The steps are idempotent and each commits on its own: a crash at any point leaves the archive and
+Each export is read and checked in its own transaction: a crash at any point leaves the archive and
 the warehouse in a state from which the next run simply continues.
 """
 
@@ -15,7 +16,17 @@ from pathlib import Path
 import duckdb
 
 from pipelines.ingest import bieu_ii06a
-from pipelines.ingest.feeds import FEED_SPECS, PERSONAL_COLUMNS, rebuild, text_table_ddl
+from pipelines.ingest.feeds import (
+    FEED_SPECS,
+    PERSONAL_COLUMNS,
+    REGISTERS,
+    check,
+    fingerprint,
+    is_current,
+    reset,
+    text_table,
+    text_table_ddl,
+)
 from pipelines.ingest.readers import EXPORT_TABLE, ExportFormatError, quote_ident, read_machine_export
 from pipelines.lib.archive import Archive, ArchivedExport
 from pipelines.lib.config import PROGRAMME_FIRST_YEAR, Settings
@@ -124,21 +135,20 @@ def _insert_text(
         else:
             select.append(f"NULL AS {col}")
     source_format = f", {extra['source_format']}" if "source_format" in extra else ""
-    con.execute(f"DELETE FROM raw.{feed}_text WHERE export_id = ?", [export_id])
-    con.execute(
-        f"INSERT INTO raw.{feed}_text SELECT ?, _row{source_format}, {', '.join(select)} FROM {EXPORT_TABLE}",
+    return con.execute(
+        f"INSERT INTO {text_table(feed)} SELECT ?, _row{source_format}, {', '.join(select)} FROM {EXPORT_TABLE}",
         [export_id],
-    )
-    return con.execute(f"SELECT count(*) FROM {EXPORT_TABLE}").fetchone()[0]
+    ).fetchone()[0]
 
 
 def parse_export(
     con: duckdb.DuckDBPyConnection, feed: str, export_id: str, path: Path
 ) -> tuple[str, str | None, int]:
-    """Parse one archived export into `raw.<feed>_text`, in its own transaction."""
+    """Read one archived export into `_text_<feed>` and record the outcome in `raw.exports`, inside the
+    transaction the caller began. An export that cannot be read rolls that transaction back (it leaves
+    no row) and is quarantined as a whole."""
     spec = FEED_SPECS[feed]
     meta: dict[str, object] = {"report_kind": None, "report_period": None, "report_date": None}
-    con.execute("BEGIN TRANSACTION")
     try:
         if feed == "dossiers" and path.suffix.lower() in (".xlsx", ".xlsm"):
             report = bieu_ii06a.parse(path)
@@ -174,14 +184,12 @@ def parse_export(
                    report_period = ?, report_date = ?, rows_parsed = ? WHERE export_id = ?""",
             [meta["report_kind"], meta["report_period"], meta["report_date"], n, export_id],
         )
-        con.execute("COMMIT")
         return "parsed", None, n
     except ExportFormatError as exc:
-        con.execute("ROLLBACK")
         reason = str(exc)
     except Exception as exc:  # never crash the run on one bad export (quality.md)
-        con.execute("ROLLBACK")
         reason = f"export cannot be read: {type(exc).__name__}: {exc}"[:500]
+    con.execute("ROLLBACK")
     con.execute(
         "UPDATE raw.exports SET parse_status = 'quarantined', parse_reason = ?, rows_parsed = 0 WHERE export_id = ?",
         [reason, export_id],
@@ -204,22 +212,27 @@ def _load_human_rows(con: duckdb.DuckDBPyConnection, report: bieu_ii06a.HumanRep
     con.unregister("_human_frame")
 
 
-def refresh_name_maps(con: duckdb.DuckDBPyConnection) -> None:
-    """Comparison keys for the register's names and aliases and for every unit name human reports
-    sent (both small), so that name resolution itself runs in SQL."""
+def refresh_unit_keys(con: duckdb.DuckDBPyConnection) -> None:
+    """Comparison keys of the register's names and aliases (small), so name resolution runs in SQL."""
     import pandas as pd
 
     units = con.execute("SELECT ma_don_vi, ten_don_vi, ten_khac FROM raw.units").fetchall()
     keys = sorted({(code, key) for code, name, aliases in units for key in register_keys(name, aliases)})
-    sent = con.execute(
-        "SELECT DISTINCT ten_don_vi FROM raw.dossiers_text WHERE ten_don_vi IS NOT NULL"
-    ).fetchall()
     con.execute("CREATE OR REPLACE TABLE raw.unit_keys (unit_code VARCHAR, name_key VARCHAR)")
-    con.execute("CREATE OR REPLACE TABLE raw.unit_name_map (name_as_sent VARCHAR, name_key VARCHAR)")
     if keys:
         con.register("_keys", pd.DataFrame(keys, columns=["unit_code", "name_key"]))
-        con.execute("INSERT INTO raw.unit_keys SELECT * FROM _keys")
+        con.execute("INSERT INTO raw.unit_keys SELECT * FROM _keys ORDER BY ALL")
         con.unregister("_keys")
+
+
+def add_sent_names(con: duckdb.DuckDBPyConnection) -> None:
+    """The comparison key of every unit name a Biểu II.06a report sent that is not known yet."""
+    import pandas as pd
+
+    sent = con.execute(
+        f"""SELECT DISTINCT ten_don_vi FROM {text_table("dossiers")}
+            WHERE ten_don_vi IS NOT NULL AND ten_don_vi NOT IN (SELECT name_as_sent FROM raw.unit_name_map)"""
+    ).fetchall()
     if sent:
         con.register("_sent", pd.DataFrame([(s[0], name_key(s[0])) for s in sent], columns=["a", "b"]))
         con.execute("INSERT INTO raw.unit_name_map SELECT * FROM _sent")
@@ -235,23 +248,75 @@ def refresh_indicators(con: duckdb.DuckDBPyConnection) -> None:
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     ensure_raw_schema(con)
-    for feed in FEED_SPECS:
-        con.execute(text_table_ddl(feed))
-    if not con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw' AND table_name = 'units'"
-    ).fetchone()[0]:
-        for feed in ("units", "procedures"):
-            for stmt in _empty_register(feed):
-                con.execute(stmt)
+    for feed in FEED_SPECS:  # warehouses from before the text stopped being kept: the archive has it
+        con.execute(f"DROP TABLE IF EXISTS raw.{feed}_text")
     con.execute("CREATE TABLE IF NOT EXISTS raw.unit_keys (unit_code VARCHAR, name_key VARCHAR)")
     con.execute("CREATE TABLE IF NOT EXISTS raw.unit_name_map (name_as_sent VARCHAR, name_key VARCHAR)")
+    for feed in REGISTERS:  # the feeds' checks read the registers, even before any register arrived
+        if not con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw' AND table_name = ?",
+            [feed],
+        ).fetchone()[0]:
+            con.execute(text_table_ddl(feed))
+            check(con, feed, replace=True)
     refresh_indicators(con)
 
 
-def _empty_register(feed: str) -> list[str]:
-    from pipelines.ingest.feeds import REBUILD_SQL
+def _pending(con: duckdb.DuckDBPyConnection, feed: str) -> list[tuple[str, str, str]]:
+    """Exports to read: registers all of them (small snapshots, the newest wins), other feeds those
+    not checked yet."""
+    extra = (
+        ""
+        if feed in REGISTERS
+        else (
+            " AND (parse_status IS NULL OR export_id NOT IN (SELECT export_id FROM raw.checked_exports WHERE feed = ?))"
+        )
+    )
+    params = [feed] if feed in REGISTERS else [feed, feed]
+    return con.execute(
+        "SELECT export_id, archive_path, file_name FROM raw.exports "
+        f"WHERE feed = ? AND coalesce(parse_status, '') <> 'quarantined'{extra} ORDER BY sort_key, export_id",
+        params,
+    ).fetchall()
 
-    return [s for s in REBUILD_SQL[feed]() if "raw.quarantine_rows" not in s and "checked_exports" not in s]
+
+def _read_and_check(con: duckdb.DuckDBPyConnection, feed: str, exports: list[tuple[str, str, str]]) -> None:
+    """Read the exports into `_text_<feed>` and check them. A feed's export is read and checked in one
+    transaction; a register's exports are all read (each in its own transaction), then the newest
+    readable one replaces the register in one transaction."""
+    con.execute(text_table_ddl(feed))
+    parsed = []
+    for export_id, path, name in exports:
+        con.execute("BEGIN TRANSACTION")
+        status, reason, _ = parse_export(con, feed, export_id, Path(path))  # rolls back when unreadable
+        if status == "quarantined":
+            log.warning("%s: export %s quarantined: %s", feed, name, reason)
+            continue
+        parsed.append(export_id)
+        if feed in REGISTERS:
+            con.execute("COMMIT")
+        else:
+            _check_and_commit(con, feed, [export_id])
+    if feed in REGISTERS:
+        con.execute("BEGIN TRANSACTION")
+        con.execute("DELETE FROM raw.quarantine_rows WHERE feed = ?", [feed])
+        con.execute("DELETE FROM raw.checked_exports WHERE feed = ?", [feed])
+        _check_and_commit(con, feed, parsed)
+    con.execute(f"DROP TABLE {text_table(feed)}")
+
+
+def _check_and_commit(con: duckdb.DuckDBPyConnection, feed: str, parsed: list[str]) -> None:
+    try:
+        if feed == "dossiers":
+            add_sent_names(con)
+        check(con, feed, replace=feed in REGISTERS)
+        for export_id in parsed:
+            con.execute("INSERT OR IGNORE INTO raw.checked_exports VALUES (?, ?)", [feed, export_id])
+        con.execute(f"DELETE FROM {text_table(feed)}")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
 
 
 def ingest(settings: Settings, feed: str, con: duckdb.DuckDBPyConnection) -> IngestResult:
@@ -264,23 +329,22 @@ def ingest(settings: Settings, feed: str, con: duckdb.DuckDBPyConnection) -> Ing
     exports = collect(settings, feed, con, archive)
     result.exports_seen = len({e.export_id for e in exports})
     result.exports_new = sum(e.is_new for e in exports)
-    pending = con.execute(
-        "SELECT export_id, archive_path, file_name FROM raw.exports WHERE feed = ? AND parse_status IS NULL "
-        "ORDER BY sort_key",
-        [feed],
-    ).fetchall()
-    for i, (export_id, path, name) in enumerate(pending, start=1):
-        status, reason, n = parse_export(con, feed, export_id, Path(path))
-        if status == "quarantined":
-            log.warning("%s: export %s quarantined: %s", feed, name, reason)
-        if i % 50 == 0 or i == len(pending):
-            log.info("%s: parsed %d/%d new exports", feed, i, len(pending))
-    if feed == "dossiers" or feed == "units":
-        refresh_name_maps(con)
-    con.execute("BEGIN TRANSACTION")
-    appended = rebuild(con, feed)
-    con.execute("COMMIT")
-    log.info("%s: %s", feed, "new exports checked and appended" if appended else "every export checked")
+    if feed in ("dossiers", "units"):
+        refresh_unit_keys(con)
+    fp = fingerprint(con, feed)
+    if not is_current(con, feed, fp) and feed not in REGISTERS:
+        log.info("%s: registers or checks changed since the last run: every export is checked again", feed)
+        con.execute("BEGIN TRANSACTION")
+        reset(con, feed, fp)
+        con.execute("COMMIT")
+    pending = _pending(con, feed)
+    if feed in REGISTERS:
+        _read_and_check(con, feed, pending)
+        con.execute("INSERT OR REPLACE INTO raw.check_fingerprints VALUES (?, ?)", [feed, fp])
+    for i, export in enumerate([] if feed in REGISTERS else pending, start=1):
+        _read_and_check(con, feed, [export])
+        if i % 10 == 0 or i == len(pending):
+            log.info("%s: read and checked %d/%d exports", feed, i, len(pending))
     stats = con.execute(
         """SELECT count(*) FILTER (WHERE parse_status = 'parsed'), count(*) FILTER (WHERE parse_status = 'quarantined')
            FROM raw.exports WHERE feed = ?""",

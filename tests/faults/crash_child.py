@@ -4,8 +4,8 @@
 
 POINT is where the N-th occurrence kills the process: `archive_copy` (an export copied to its temporary
 name, not yet renamed), `archive_sidecar` (export recorded in raw.exports, sidecar not yet written),
-`parse_txn` (inside an export's parse transaction, its rows inserted, not committed), `parse_done`
-(right after an export's parse committed), `rebuild` (inside the transaction that re-derives raw.<feed>),
+`parse_txn` (inside an export's transaction, its rows read, not checked), `parse_done` (an export read,
+its transaction not committed), `check` (inside an export's transaction, half its rows' checks written),
 `publish` (N tables copied into the new published file, not yet renamed). Settings come from PAR_*.
 A SIGKILL runs no cleanup at all: no finally, no atexit, no DuckDB close — the harshest crash there is.
 """
@@ -63,17 +63,17 @@ def main() -> None:
         pipeline._insert_text = after(pipeline._insert_text)
     elif point == "parse_done":
         pipeline.parse_export = after(pipeline.parse_export)
-    elif point == "rebuild":
-        from pipelines.ingest.feeds import REBUILD_SQL
+    elif point == "check":
+        from pipelines.ingest.feeds import CHECK_SQL
 
-        def rebuild(con, feed):
-            statements = REBUILD_SQL[feed]()
+        def check(con, feed, *, replace=False):
+            statements = CHECK_SQL[feed](replace)
             for i, statement in enumerate(statements):
                 con.execute(statement)
                 if i == len(statements) // 2:
                     tick()
 
-        pipeline.rebuild = rebuild
+        pipeline.check = check
     elif point != "publish":
         raise SystemExit(f"unknown crash point {point}")
 

@@ -32,8 +32,8 @@ EXPORT_COLUMNS = (
     "export_id, feed, file_name, origin, size_bytes, sort_key, parse_status, parse_reason, report_kind, "
     "report_period, report_date, rows_parsed"
 )
-RAW_TABLES = [*(f"raw.{f}" for f in (*REGISTERS, *FEEDS)), *(f"raw.{f}_text" for f in (*REGISTERS, *FEEDS))]
-RAW_TABLES += ["raw.quarantine_rows", "raw.unit_keys", "raw.unit_name_map"]
+RAW_TABLES = [*(f"raw.{f}" for f in (*REGISTERS, *FEEDS))]
+RAW_TABLES += ["raw.quarantine_rows", "raw.unit_keys", "raw.unit_name_map", "raw.checked_exports"]
 
 
 def env_for(root: Path, **extra: str) -> dict[str, str]:
@@ -229,31 +229,36 @@ def check_archive(archive: Path, db: Path) -> None:
 
 
 def check_no_half_loaded_export(db: Path) -> None:
-    """Every export is either fully parsed (all its rows as text, once) or has no text rows at all."""
+    """Every export is either fully checked (each of its rows once, loaded or quarantined) or has left
+    no row at all."""
     con = duckdb.connect(str(db), read_only=True)
     try:
-        for feed in (*REGISTERS, *FEEDS):
+        for feed in FEEDS:
             exists = con.execute(
                 "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw' AND table_name = ?",
-                [f"{feed}_text"],
+                [feed],
             ).fetchone()[0]
             if not exists:
                 continue
             bad = con.execute(
-                f"""SELECT e.file_name, e.parse_status, e.rows_parsed, count(t.export_id), count(DISTINCT t.row_number)
-                    FROM raw.exports e LEFT JOIN raw.{feed}_text t USING (export_id)
+                f"""WITH rows AS (
+                        SELECT export_id, row_number FROM raw.{feed}
+                        UNION ALL
+                        SELECT export_id, row_number FROM raw.quarantine_rows WHERE feed = ?
+                    )
+                    SELECT e.file_name, e.parse_status, e.rows_parsed, c.export_id IS NOT NULL AS checked,
+                           count(r.export_id), count(DISTINCT r.row_number)
+                    FROM raw.exports e
+                    LEFT JOIN raw.checked_exports c ON c.feed = e.feed AND c.export_id = e.export_id
+                    LEFT JOIN rows r ON r.export_id = e.export_id
                     WHERE e.feed = ?
                     GROUP BY ALL
-                    HAVING (e.parse_status = 'parsed' AND (count(t.export_id) <> e.rows_parsed
-                                                            OR count(DISTINCT t.row_number) <> e.rows_parsed))
-                        OR (coalesce(e.parse_status, '') <> 'parsed' AND count(t.export_id) > 0)""",
-                [feed],
+                    HAVING (checked AND (count(r.export_id) <> e.rows_parsed
+                                         OR count(DISTINCT r.row_number) <> e.rows_parsed))
+                        OR (NOT checked AND count(r.export_id) > 0)""",
+                [feed, feed],
             ).fetchall()
             assert bad == [], f"{feed}: half-loaded or duplicated exports {bad}"
-            orphans = con.execute(
-                f"SELECT count(*) FROM raw.{feed}_text WHERE export_id NOT IN (SELECT export_id FROM raw.exports)"
-            ).fetchone()[0]
-            assert orphans == 0, f"{feed}: text rows of no export"
     finally:
         con.close()
 

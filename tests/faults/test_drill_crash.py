@@ -4,7 +4,7 @@ through a publish; the next run completes and everything equals an uninterrupted
 Each crash is a real SIGKILL of a subprocess: no finally block, no DuckDB close, no cleanup of any kind.
 The ingestion crashes are placed deterministically (crash_child.py) at every boundary where a half-done
 step could leak: between copying an export and renaming it, between recording it and writing its sidecar,
-inside an export's parse transaction, between two exports, inside the raw rebuild, inside a publish. The
+inside an export's read-and-check transaction, between two exports, inside a publish. The
 dbt crash kills the whole process group of a real `python -m pipelines job` once dbt is part-way through.
 """
 
@@ -36,9 +36,9 @@ from .drills import (
 INGEST_CRASHES = [
     ("archive_copy", 5),  # 3rd dossier export copied to its temporary name, not renamed
     ("archive_sidecar", 3),  # a dossier export recorded, its sidecar not written
-    ("parse_txn", 2),  # inside the 2nd dossier export's parse transaction
-    ("parse_done", 6),  # right after the 6th export of the run committed
-    ("rebuild", 4),  # inside the payments rebuild transaction (units, procedures, dossiers before it)
+    ("parse_txn", 2),  # inside the 2nd dossier export's transaction, its rows read
+    ("parse_done", 6),  # the 6th export of the run read, its checks not committed
+    ("check", 4),  # half-way through the 2nd dossier export's checks (units, procedures before it)
 ]
 
 
