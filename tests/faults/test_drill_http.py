@@ -197,7 +197,7 @@ def test_flaky_payments_api(name, fault, failure, api, make_settings, tmp_path):
         assert query(settings, "SELECT file_name, parse_status FROM raw.exports WHERE feed = 'payments'") == [
             ("payments_2021-01-01_2021-01-31.json", None)
         ]
-        assert query(settings, "SELECT count(*) FROM raw.payments_text") == [(0,)]
+        assert query(settings, "SELECT count(*) FROM raw.checked_exports WHERE feed = 'payments'") == [(0,)]
         assert raw_payments_rows(settings) == 0
         archived = [p for p in (settings.archive / "payments").rglob("*") if p.is_file()]
         assert len(archived) == 2  # January's export and its sidecar
