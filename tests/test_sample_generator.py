@@ -667,3 +667,16 @@ def test_summary_counts_rows(clean):
     assert summary["rows"]["registers"] == len(list(csv.reader(text))) - 1 + len(
         read_csv(root / "registers" / "procedures.csv")
     )
+
+
+def test_procedure_codes_are_unique_at_every_scale():
+    """A generated code once collided with a curated fixed one at province scale: the register's
+    duplicate then quarantined a procedure received by every commune."""
+    from collections import Counter
+
+    from pipelines.sample.procedures import build_catalogue
+
+    handlers = {f"S{i:02d}" for i in range(1, 40)}
+    for scale in ("small", "demo", "province"):
+        codes = Counter(p.code for p in build_catalogue(scale, AS_OF, 5158, handlers))
+        assert [c for c, n in codes.items() if n > 1] == [], scale

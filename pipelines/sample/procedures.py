@@ -454,7 +454,9 @@ def _rand_date(rng: random.Random, first: date, last: date) -> date:
 def build_catalogue(scale: str, as_of: date, seed: int, handlers: set[str]) -> list[Procedure]:
     """Curated procedures (all of them for demo, the ``core`` ones for small) plus generated ones for province."""
     rng = random.Random(f"{seed}:procedures:{scale}")
-    used_codes: set[str] = set()
+    # the curated fixed codes are taken from the start: a generated code must never collide with one
+    # (at province scale one did, and the register's duplicate quarantined a busy procedure)
+    used_codes: set[str] = {extra["code"] for *_, extra in CURATED if extra.get("code")}
     procs: list[Procedure] = []
 
     def new_code(prefix: str) -> str:
