@@ -672,8 +672,6 @@ def test_summary_counts_rows(clean):
 def test_procedure_codes_are_unique_at_every_scale():
     """A generated code once collided with a curated fixed one at province scale: the register's
     duplicate then quarantined a procedure received by every commune."""
-    from collections import Counter
-
     from pipelines.sample.procedures import build_catalogue
 
     handlers = {f"S{i:02d}" for i in range(1, 40)}
