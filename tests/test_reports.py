@@ -537,6 +537,79 @@ def test_undated_unreadable_file_goes_to_the_as_of_year(built):
     assert [r["Chi tiết"] for r in rows] == ["Tệp garbage.csv không đọc được: file is not UTF-8 text"]
 
 
+def test_capped_sheets_say_so_and_point_to_the_published_tables(built, monkeypatch, tmp_path):
+    """Above its row limit a detail sheet lists the first rows only; the sheet and the HTML say how many
+    there are and where the full list is (the published warehouse). Counts still count every row."""
+    from pipelines.reports import data, followup
+
+    settings, _, _ = built
+    monkeypatch.setattr(data, "GAP_ROWS_LIMIT", 2)
+    monkeypatch.setattr(data, "QUARANTINE_ROWS_LIMIT", 1)
+    d = data.followup_data(data.load_warehouse(settings), 2024)
+    assert (
+        d.gap_feed_totals["dossiers"] > 2
+        and len(d.gaps_by_feed["dossiers"]) == 2
+        and d.gaps_capped("dossiers")
+    )
+    assert d.gap_total == 9 and sum(r["total"] for r in d.gap_counts) == 9
+    assert (len(d.quarantine_rows), d.quarantine_total) == (1, 3)
+    xlsx, html = followup.write_followup(d, tmp_path)
+    wb = openpyxl.load_workbook(xlsx)
+    text = " ".join(str(v) for r in _rows(wb["Hồ sơ TTHC"])[:4] for v in r if v)
+    assert f"Chỉ liệt kê 2 vấn đề đầu trong tổng số {d.gap_feed_totals['dossiers']}" in text
+    assert "marts.reporting_gaps" in text and "par_marts.duckdb" in text
+    _, rows = _table(wb["Hồ sơ TTHC"], "Nhóm đơn vị")
+    assert len(rows) == 2
+    text = " ".join(str(v) for r in _rows(wb["Dòng bị loại"])[:4] for v in r if v)
+    assert "Chỉ liệt kê 1 dòng đầu trong tổng số 3 dòng" in text and "quality.quarantine_rows" in text
+    _, rows = _table(wb["Dòng bị loại"], "Nguồn số liệu")
+    assert len(rows) == 1
+    page = html.read_text(encoding="utf-8")
+    assert "Hiển thị 2 vấn đề đầu; danh sách đầy đủ: bảng marts.reporting_gaps" in page
+    assert "quality.quarantine_rows" in page
+    # below the limits (the `built` reports): nothing is capped, no such note
+    page = (settings.reports / "2024" / "bao_cao_don_doc_2024.html").read_text(encoding="utf-8")
+    assert "marts.reporting_gaps" not in page and "quality.quarantine_rows" not in page
+
+
+def test_annual_counts_without_reading_detail_rows(built):
+    """The annual report's gap summary (no detail rows read) is the follow-up report's, year by year."""
+    from pipelines.reports import data
+
+    settings, _, _ = built
+    wh = data.load_warehouse(settings)
+    for year in wh.years:
+        full, summary = data.followup_data(wh, year), data.followup_data(wh, year, details=False)
+        assert summary.gap_counts == full.gap_counts and summary.gap_count_feeds == full.gap_count_feeds
+        assert summary.gap_total == full.gap_total == sum(len(v) for v in full.gaps_by_feed.values())
+        assert (summary.by_group, summary.province) == (full.by_group, full.province)
+        assert not any(summary.gaps_by_feed.values()) and not summary.quarantine_rows
+
+
+def test_gap_rows_html_is_what_the_template_loop_wrote(built):
+    """The gap rows are built in Python for speed; they must be byte for byte what the Jinja loop gave."""
+    from pipelines.reports import data
+    from pipelines.reports.followup import gap_rows_html
+    from pipelines.reports.render import jinja_env
+
+    settings, _, _ = built
+    d = data.followup_data(data.load_warehouse(settings), 2024)
+    rows = [r for v in d.gaps_by_feed.values() for r in v]
+    rows.append(
+        {**rows[0], "unit_code": None, "unit_name": "", "detail": 'a <b> & "c" 0912345678', "as_sent": None}
+    )
+    loop = jinja_env().from_string(
+        """  {% for r in rows %}
+    <tr data-gap-type="{{ r.gap_type }}"><td>{{ r.group_label }}</td><td>{{ r.unit_code or "—" }}</td><td class="name">{{ r.unit_name or "—" }}</td>
+      <td>{{ r.gap_label }}</td><td><span class="pill sev-{{ r.severity }}">{{ r.severity_label }}</span></td>
+      <td>{{ r.period_label }}</td><td>{{ r.as_sent }}</td><td class="small">{{ r.detail }}</td></tr>
+  {% endfor %}
+"""
+    )
+    assert str(gap_rows_html(rows)) == loop.render(rows=rows)
+    assert "[đã ẩn]" in str(gap_rows_html(rows)) and "&lt;b&gt;" in str(gap_rows_html(rows))
+
+
 # --------------------------------------------------------------------------------------------------
 # Annual workbook
 

@@ -33,8 +33,8 @@ def write_followup_reports(settings: Settings, wh: Warehouse | None = None) -> R
     run = ReportRun()
     for year in wh.years:
         d = followup_data(wh, year)
-        run.followups.append(d)
         run.files += write_followup(d, settings.reports)
+        run.followups.append(d.summary())  # the year's detail rows are written: let them go
     run.files.append(write_index(settings.reports, [year_status(wh, y) for y in wh.years], wh.as_of))
     return run
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import charts
 from .data import AnnualData, YearStatus, feed_label
-from .followup import GROUP_COLS, followup_paths
+from .followup import GROUP_COLS, followup_paths, gap_counts_table
 from .render import Book, Col, atomic_path, fmt_bool, render, write_text
 
 
@@ -136,20 +136,7 @@ def write_annual_xlsx(d: AnnualData, path: Path) -> Path:
         s.section("Tỷ lệ báo cáo hồ sơ TTHC theo nhóm đơn vị")
         s.table(GROUP_COLS, f.by_group, total=f.province, autofilter=False)
         s.section("Số vấn đề theo loại và nguồn số liệu")
-        feed_cols = [
-            Col(feed_label(x), (lambda r, x=x: r["counts"].get(x, 0)), 14, "int") for x in f.gap_count_feeds
-        ]
-        s.table(
-            [
-                Col("Loại vấn đề", "label", 34),
-                Col("Mức độ", "severity_label", 10),
-                *feed_cols,
-                Col("Tổng", "total", 9, "int"),
-            ],
-            f.gap_counts,
-            autofilter=False,
-            freeze=False,
-        )
+        gap_counts_table(s, f, total_width=9, with_total=False)
 
         s = book.sheet("Phương pháp")
         s.title(

@@ -1,4 +1,5 @@
-"""Warehouse → plain Python/pandas structures for the reports (one read-only connection, closed at once).
+"""Warehouse → plain Python/pandas structures for the reports (read-only connections, each closed at once:
+one for the small tables and the counts, then one per year for that year's detail rows).
 
 Everything the reports show comes from the marts (plus `raw.exports` for files that could not be read,
 `raw.quarantine_rows` for the unit names/codes as sent and the rows that were set aside, and the
@@ -8,14 +9,18 @@ Affairs and by the units it chases.
 
 from __future__ import annotations
 
+import contextlib
 import re
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from datetime import date
+from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from pipelines.lib.config import Settings
-from pipelines.lib.warehouse import connect
+from pipelines.lib.warehouse import connect, memory_limit
 
 RANKING_GROUPS: dict[str, str] = {
     "so_nganh": "Sở, ban, ngành",
@@ -105,27 +110,43 @@ def _group_order(code: str | None) -> int:
 
 # --------------------------------------------------------------------------------------------------
 # Loading
+#
+# The small marts (units, completeness, gate, ranking, KPIs, method: a few thousand rows at province
+# scale) are read once into pandas. The two tables that grow with the data — `marts.reporting_gaps` and
+# `raw.quarantine_rows` (millions of rows when a province export goes bad) — are never read whole: DuckDB
+# filters, labels, sorts, counts and limits them, and Python only receives one year's rows to print.
 
 
 @dataclass
 class Warehouse:
-    """Every table the reports read, for all programme years."""
+    """The small tables the reports read for all programme years, and where to read the large ones."""
 
     as_of: date
     years: list[int]
     final_years: frozenset[int]
     units: pd.DataFrame
     completeness: pd.DataFrame
-    gaps: pd.DataFrame
     unreadable: pd.DataFrame
-    quarantine: pd.DataFrame
     gate: pd.DataFrame
     ranking: pd.DataFrame
     kpis: pd.DataFrame
     dim_kpis: pd.DataFrame
     method: pd.DataFrame
+    gap_counts: list[tuple]  # (year, feed, gap_type, rows, first sort key of the feed in the year)
+    quarantine_totals: dict[int, int]  # year → quarantined rows
+    path: Path | None = None  # the warehouse file, reopened read-only for one year's detail rows
+    has_quarantine: bool = True  # raw.quarantine_rows exists (not before the first ingestion)
     completeness_threshold: float = 0.9
     tables_missing: list[str] = field(default_factory=list)
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[duckdb.DuckDBPyConnection | None]:
+        if self.path is None:
+            yield None
+            return
+        with connect(self.path, read_only=True) as con:
+            con.execute(f"SET memory_limit = '{memory_limit()}'")
+            yield con
 
 
 _QUERIES: dict[str, str] = {
@@ -135,19 +156,8 @@ _QUERIES: dict[str, str] = {
                               c.timeliness, u.unit_name, u.ranking_group
                        FROM marts.reporting_completeness c
                        LEFT JOIN marts.dim_units u USING (unit_code)""",
-    "gaps": """SELECT g.feed, g.unit_code, g.period, g.gap_type, g.severity, g.detail,
-                      try_cast(left(g.period, 4) AS INTEGER) AS year,
-                      coalesce(g.unit_name, u.unit_name) AS unit_name,
-                      coalesce(g.ranking_group, u.ranking_group) AS ranking_group
-               FROM marts.reporting_gaps g
-               LEFT JOIN marts.dim_units u USING (unit_code)""",
     "unreadable": """SELECT feed, file_name, parse_reason, arrived_at, origin
                      FROM raw.exports WHERE parse_status = 'quarantined'""",
-    # never the `record` column: it is the row as sent and the reports have no use for it
-    "quarantine": """SELECT q.feed, q.file_name, q.row_number, q.reason_code, q.reason, q.unit_code,
-                            q.unit_as_sent, q.period, u.unit_name, u.ranking_group
-                     FROM raw.quarantine_rows q
-                     LEFT JOIN marts.dim_units u USING (unit_code)""",
     "gate": "SELECT * FROM marts.ranking_gate",
     "ranking": "SELECT * FROM marts.par_ranking",
     "kpis": "SELECT * FROM marts.kpi_province_year",
@@ -156,11 +166,148 @@ _QUERIES: dict[str, str] = {
 }
 
 
+def _lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _case(expr: str, mapping: dict[str, object], default: str) -> str:
+    """SQL for `mapping.get(expr, default)` (the mapping's values are strings or integers)."""
+    whens = " ".join(
+        f"WHEN {_lit(k)} THEN {v if isinstance(v, int) else _lit(str(v))}" for k, v in mapping.items()
+    )
+    return f"(CASE {expr} {whens} ELSE {default} END)"
+
+
+_GROUP_ORDER_SQL = _case(
+    "ranking_group", {g: i for i, g in enumerate(RANKING_GROUPS)}, str(len(RANKING_GROUPS))
+)
+_TYPE_ORDER_SQL = _case("gap_type", {g: i for i, g in enumerate(GAP_TYPES)}, "99")
+_HAS_UNIT_SQL = "coalesce(unit_code, '') <> ''"
+
+# The gap rows as the follow-up report lists them:
+# the mart's own rows for files that could not be read are left out (they come from raw.exports, with
+# their reason), unit names and groups completed from dim_units, and `sort_key` orders them as
+# `_gap_sort_key` does.
+_YEAR_GAPS_SQL = f"""
+    SELECT *,
+           [lpad({_GROUP_ORDER_SQL}::VARCHAR, 2, '0'), coalesce(nullif(unit_code, ''), '~'),
+            lpad({_TYPE_ORDER_SQL}::VARCHAR, 2, '0'), coalesce(period, '')] AS sort_key
+    FROM (
+        SELECT g.feed, g.unit_code, g.period, g.gap_type, g.severity, g.detail,
+               try_cast(left(g.period, 4) AS INTEGER) AS year,
+               coalesce(g.unit_name, u.unit_name) AS unit_name,
+               coalesce(g.ranking_group, u.ranking_group) AS ranking_group,
+               g.rowid AS gap_rowid
+        FROM marts.reporting_gaps g
+        LEFT JOIN marts.dim_units u USING (unit_code)
+        WHERE NOT coalesce(g.gap_type = 'invalid' AND g.unit_code IS NULL
+                           AND regexp_matches(coalesce(g.detail, ''), {_lit(_UNREADABLE_DETAIL.pattern)}), false)
+    )
+"""
+
+_GAP_COUNTS_SQL = f"""
+    SELECT year, feed, gap_type, count(*) AS n, min(sort_key) AS first_key
+    FROM ({_YEAR_GAPS_SQL})
+    WHERE year IS NOT NULL
+    GROUP BY ALL
+"""
+
+_QUARANTINE_TOTALS_SQL = """
+    SELECT substr(period, 1, 4) AS y, count(*) AS n
+    FROM raw.quarantine_rows
+    GROUP BY ALL
+"""
+
+# One year's gap rows, labelled for people, in report order. `as_sent`: the unknown codes/names exactly
+# as sent (first seen first), from the quarantined rows of the same feed and period.
+_SENT_SQL = """
+        SELECT feed, period, coalesce(nullif(unit_as_sent, ''), '(để trống)') AS sent, min(rowid) AS first
+        FROM raw.quarantine_rows
+        WHERE reason_code = 'unknown_unit' AND starts_with(period, $year_text)
+        GROUP BY ALL
+"""
+_NO_SENT_SQL = """
+        SELECT NULL::VARCHAR AS feed, NULL::VARCHAR AS period, NULL::VARCHAR AS sent, 0 AS first
+        WHERE $year_text IS NULL
+"""
+_GAP_ROWS_SQL = f"""
+    WITH sent AS ({{sent}}), sent_by_period AS (
+        SELECT feed, nullif(period, '') AS period, string_agg(sent, '; ' ORDER BY first) AS as_sent
+        FROM sent GROUP BY ALL
+    )
+    SELECT g.feed, g.unit_code, g.unit_name, g.ranking_group, g.period, g.gap_type, g.severity, g.detail,
+           CASE WHEN {_HAS_UNIT_SQL.replace("unit_code", "g.unit_code")}
+                THEN {_case("g.ranking_group", RANKING_GROUPS, _lit(OTHER_GROUP))} ELSE '—' END AS group_label,
+           {_case("g.gap_type", GAP_TYPES, "g.gap_type")} AS gap_label,
+           {_case("g.severity", SEVERITIES, "g.severity")} AS severity_label,
+           CASE WHEN coalesce(g.period, '') = '' THEN '—'
+                WHEN regexp_full_match(g.period, '[0-9]{{4}}-[0-9]{{2}}')
+                THEN substr(g.period, 6, 2) || '/' || substr(g.period, 1, 4)
+                ELSE g.period END AS period_label,
+           CASE WHEN g.gap_type = 'unknown_unit' THEN coalesce(s.as_sent, '') ELSE '' END AS as_sent,
+           NULL::VARCHAR AS file_name
+    FROM ({_YEAR_GAPS_SQL}) g
+    LEFT JOIN sent_by_period s ON s.feed = g.feed AND s.period = g.period AND g.gap_type = 'unknown_unit'
+    WHERE g.year = $year
+    QUALIFY row_number() OVER (PARTITION BY g.feed ORDER BY g.sort_key, g.gap_rowid) <= $limit
+    ORDER BY g.sort_key, g.gap_rowid
+"""
+
+# The chase list's per-unit part of the gaps (`_chase_list`): months missing/late, errors, warnings and
+# the other gaps counted by kind and feed.
+_FEED_LABEL_SQL = _case("feed", {**FEEDS, **OTHER_FEEDS}, "coalesce(nullif(feed, ''), '—')")
+_OTHER_KEY_SQL = f"{_case('gap_type', GAP_TYPES, 'gap_type')} || ' (' || {_FEED_LABEL_SQL} || ')'"
+_CHASE_SQL = f"""
+    WITH g AS (
+        SELECT * FROM ({_YEAR_GAPS_SQL}) WHERE year = $year AND {_HAS_UNIT_SQL}
+    ), per_unit AS (
+        SELECT unit_code,
+               list(period) FILTER (WHERE gap_type = 'missing' AND feed = 'dossiers') AS missing,
+               list(period) FILTER (WHERE gap_type = 'late' AND feed = 'dossiers') AS late,
+               count(*) FILTER (WHERE severity = 'error') AS errors,
+               count(*) FILTER (WHERE severity = 'warning') AS warnings
+        FROM g GROUP BY ALL
+    ), others AS (
+        SELECT unit_code, string_agg(k || ': ' || n, '; ' ORDER BY k) AS other_gaps
+        FROM (SELECT unit_code, {_OTHER_KEY_SQL} AS k, count(*) AS n
+              FROM g WHERE gap_type NOT IN ('missing', 'late') GROUP BY ALL)
+        GROUP BY ALL
+    )
+    SELECT p.unit_code, coalesce(p.missing, []) AS missing, coalesce(p.late, []) AS late, p.errors,
+           p.warnings, coalesce(o.other_gaps, '') AS other_gaps
+    FROM per_unit p LEFT JOIN others o USING (unit_code)
+"""
+
+# (the first rows of the year only — a top-N, cheap even over millions of rows — then their unit names)
+_QUARANTINE_ROWS_SQL = """
+    SELECT q.feed, q.file_name, q.row_number, q.reason_code, q.reason, q.unit_code, q.unit_as_sent, q.period,
+           u.unit_name, u.ranking_group
+    FROM (SELECT feed, file_name, row_number, reason_code, reason, unit_code, unit_as_sent, period
+          FROM raw.quarantine_rows
+          WHERE starts_with(period, $year_text)
+          ORDER BY feed, file_name, row_number
+          LIMIT $limit) q
+    LEFT JOIN marts.dim_units u USING (unit_code)
+    ORDER BY q.feed, q.file_name, q.row_number
+"""
+
+
+def _fetch(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> list[dict]:
+    """Rows as dicts of plain Python values (DuckDB gives None for NULL)."""
+    cur = con.execute(sql, params or {})
+    names = [c[0] for c in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
 def load_warehouse(settings: Settings) -> Warehouse:
-    """Read everything the reports need with one read-only connection, closed before returning."""
+    """Read the small tables and the counts the reports need with one read-only connection, closed
+    before returning; a year's detail rows are read when its follow-up report is written."""
     frames: dict[str, pd.DataFrame] = {}
     missing: list[str] = []
+    gap_counts: list[tuple] = []
+    quarantine_totals: dict[int, int] = {}
     with connect(settings.warehouse, read_only=True) as con:
+        con.execute(f"SET memory_limit = '{memory_limit()}'")
         existing = {
             f"{s}.{t}"
             for s, t in con.execute(
@@ -175,6 +322,17 @@ def load_warehouse(settings: Settings) -> Warehouse:
                 frames[name] = pd.DataFrame()
                 continue
             frames[name] = con.execute(sql).df()
+        for table in ("marts.reporting_gaps", "raw.quarantine_rows"):
+            if table not in existing:
+                missing.append(table)
+        has_gaps = "marts.reporting_gaps" in existing
+        has_quarantine = "raw.quarantine_rows" in existing
+        if has_gaps:
+            gap_counts = [tuple(r) for r in con.execute(_GAP_COUNTS_SQL).fetchall()]
+        if has_quarantine:
+            quarantine_totals = {
+                int(y): int(n) for y, n in con.execute(_QUARANTINE_TOTALS_SQL).fetchall() if y and y.isdigit()
+            }
     if any(t.startswith("marts.") for t in missing):
         raise RuntimeError(
             f"the warehouse {settings.warehouse} lacks {', '.join(sorted(set(missing)))}: "
@@ -186,6 +344,10 @@ def load_warehouse(settings: Settings) -> Warehouse:
         final_years=settings.final_years,
         completeness_threshold=settings.completeness_threshold,
         tables_missing=sorted(set(missing)),
+        gap_counts=gap_counts,
+        quarantine_totals=quarantine_totals,
+        path=Path(settings.warehouse) if has_gaps else None,
+        has_quarantine=has_quarantine,
         **frames,
     )
 
@@ -204,14 +366,20 @@ class FollowupData:
     gap_counts: list[dict]  # gap_type, label, severity, per feed counts, total
     gap_count_feeds: list[str]
     units: list[dict]  # the chase list: one row per unit with a gap or an incomplete year
-    gaps_by_feed: dict[str, list[dict]]  # feed → gap rows (plus unreadable files)
+    gaps_by_feed: dict[str, list[dict]]  # feed → gap rows (plus unreadable files); empty in a summary
     quarantine_rows: list[dict]
     quarantine_total: int
     threshold: float
+    gap_total: int = 0  # every gap row of the year (also when the rows themselves were not read)
+    gap_feed_totals: dict[str, int] = field(default_factory=dict)  # feed → its gap rows (listed or not)
 
-    @property
-    def gap_total(self) -> int:
-        return sum(len(v) for v in self.gaps_by_feed.values())
+    def gaps_capped(self, feed: str) -> bool:
+        """The feed has more gap rows than its sheet lists (GAP_ROWS_LIMIT)."""
+        return self.gap_feed_totals.get(feed, 0) > len(self.gaps_by_feed.get(feed, []))
+
+    def summary(self) -> FollowupData:
+        """The same report without its detail rows (what the Dagster metadata and the annual report use)."""
+        return replace(self, gaps_by_feed={f: [] for f in self.gaps_by_feed}, quarantine_rows=[])
 
 
 def _ratio(num, den):
@@ -257,24 +425,13 @@ def _completeness_by_group(wh: Warehouse, year: int) -> tuple[list[dict], dict]:
     return rows, province
 
 
-def _year_gaps(wh: Warehouse, year: int) -> pd.DataFrame:
-    """The year's gap rows, files that could not be read taken from raw.exports (with their reason).
+def _unreadable_files(wh: Warehouse, year: int) -> list[dict]:
+    """Files that could not be read, as gap rows of the year (reason from raw.exports).
 
     A file whose name carries no period belongs to no year: it is listed in the report of the year in
     progress (the as-of year), the one the Department is chasing now."""
-    cols = ["feed", "unit_code", "unit_name", "ranking_group", "period", "gap_type", "severity", "detail"]
-    g = wh.gaps
-    if len(g):
-        unreadable_rows = (
-            (g["gap_type"] == "invalid")
-            & g["unit_code"].isna()
-            & g["detail"].fillna("").str.contains(_UNREADABLE_DETAIL)
-        )
-        g = g[~unreadable_rows & (g["year"] == year)][cols].copy()
-    else:
-        g = pd.DataFrame(columns=cols)
     files = []
-    for r in records(wh.unreadable):
+    for r in records(wh.unreadable) if len(wh.unreadable) else []:
         m = _PERIOD_IN_NAME.search(r["file_name"] or "")
         period = m.group(1) if m else None
         file_year = int(period[:4]) if period else wh.as_of.year
@@ -291,26 +448,14 @@ def _year_gaps(wh: Warehouse, year: int) -> pd.DataFrame:
                 "severity": "error",
                 "detail": f"Tệp {r['file_name']} không đọc được: {r['parse_reason'] or 'không rõ lý do'}",
                 "file_name": r["file_name"],
+                "group_label": "—",
+                "gap_label": GAP_TYPES["unreadable"],
+                "severity_label": SEVERITIES["error"],
+                "period_label": period_label(period),
+                "as_sent": "",
             }
         )
-    if files:
-        g = pd.concat([g, pd.DataFrame(files)], ignore_index=True)
-    return g
-
-
-def _as_sent(wh: Warehouse, year: int) -> dict[tuple[str, str | None], list[str]]:
-    """(feed, period) → the unknown unit codes/names exactly as sent, from the quarantined rows."""
-    q = wh.quarantine
-    out: dict[tuple[str, str | None], list[str]] = {}
-    if not len(q):
-        return out
-    q = q[(q["reason_code"] == "unknown_unit") & (q["period"].fillna("").str[:4] == str(year))]
-    for r in records(q):
-        key = (r["feed"], r["period"] or None)
-        sent = r["unit_as_sent"] if r["unit_as_sent"] not in (None, "") else "(để trống)"
-        if sent not in out.setdefault(key, []):
-            out[key].append(sent)
-    return out
+    return files
 
 
 def _gap_sort_key(r: dict):
@@ -322,32 +467,31 @@ def _gap_sort_key(r: dict):
     )
 
 
-def followup_data(wh: Warehouse, year: int) -> FollowupData:
-    by_group, province = _completeness_by_group(wh, year)
-    gaps = _year_gaps(wh, year)
-    as_sent = _as_sent(wh, year)
-    gap_rows = records(gaps)
-    for r in gap_rows:
-        r["group_label"] = group_label(r.get("ranking_group")) if r.get("unit_code") else "—"
-        r["gap_label"] = GAP_TYPES.get(r["gap_type"], r["gap_type"])
-        r["severity_label"] = SEVERITIES.get(r["severity"], r["severity"])
-        r["period_label"] = period_label(r.get("period"))
-        r["as_sent"] = (
-            "; ".join(as_sent.get((r["feed"], r.get("period")), []))
-            if r["gap_type"] == "unknown_unit"
-            else ""
-        )
-        r.setdefault("file_name", None)
-    gap_rows.sort(key=_gap_sort_key)
-    gaps_by_feed: dict[str, list[dict]] = {f: [] for f in FEEDS}
-    for r in gap_rows:
-        gaps_by_feed.setdefault(r["feed"], []).append(r)
+def _sql_sort_key(r: dict) -> list[str]:
+    """`_gap_sort_key` in the form the SQL computes it (`sort_key` of _YEAR_GAPS_SQL)."""
+    g, u, t, p = _gap_sort_key(r)
+    return [f"{g:02d}", u, f"{t:02d}", p]
 
-    # counts by type × feed
-    feeds_present = [f for f in gaps_by_feed if f in FEEDS or gaps_by_feed[f]]
+
+def _gap_counts(wh: Warehouse, year: int, files: list[dict]) -> tuple[list[dict], list[str], dict[str, int]]:
+    """Gap rows by type × feed (the year's mart rows counted by DuckDB, plus the unreadable files), the
+    feeds shown (every feed of FEEDS, then any other feed with gaps, in report order) and the total."""
+    counts: dict[tuple[str, str], int] = {}
+    first: dict[str, list[str]] = {}
+    for y, feed, gap_type, n, first_key in wh.gap_counts:
+        if y != year:
+            continue
+        counts[(feed, gap_type)] = counts.get((feed, gap_type), 0) + n
+        first[feed] = min(first.get(feed, first_key), first_key)
+    for r in files:
+        counts[(r["feed"], r["gap_type"])] = counts.get((r["feed"], r["gap_type"]), 0) + 1
+        key = _sql_sort_key(r)
+        first[r["feed"]] = min(first.get(r["feed"], key), key)
+    others = sorted((f for f in first if f not in FEEDS), key=lambda f: first[f])
+    feeds = [*FEEDS, *others]
     gap_counts = []
     for gt, label in GAP_TYPES.items():
-        counts = {f: sum(1 for r in gaps_by_feed[f] if r["gap_type"] == gt) for f in feeds_present}
+        by_feed = {f: counts.get((f, gt), 0) for f in feeds}
         severity = "error" if gt in ERROR_GAP_TYPES else "warning"
         gap_counts.append(
             {
@@ -355,21 +499,45 @@ def followup_data(wh: Warehouse, year: int) -> FollowupData:
                 "label": label,
                 "severity": severity,
                 "severity_label": SEVERITIES[severity],
-                "counts": counts,
-                "total": sum(counts.values()),
+                "counts": by_feed,
+                "total": sum(by_feed.values()),
             }
         )
+    per_feed = {f: 0 for f in feeds}
+    for (feed, _), n in counts.items():
+        per_feed[feed] += n
+    return gap_counts, feeds, per_feed
 
-    units = _chase_list(wh, year, gap_rows)
 
-    q = wh.quarantine
-    if len(q):
-        q = q[q["period"].fillna("").str[:4] == str(year)].sort_values(["feed", "file_name", "row_number"])
-    quarantine_total = len(q)
-    q_rows = records(q.head(QUARANTINE_ROWS_LIMIT)) if len(q) else []
-    for r in q_rows:
-        r["feed_label"] = feed_label(r["feed"])
-        r["period_label"] = period_label(r.get("period"))
+def followup_data(wh: Warehouse, year: int, *, details: bool = True) -> FollowupData:
+    """The follow-up report of a year. `details=False`: totals and counts only (no gap, chase or
+    quarantine rows read) — what the annual report shows."""
+    by_group, province = _completeness_by_group(wh, year)
+    files = _unreadable_files(wh, year)
+    gap_counts, feeds, feed_totals = _gap_counts(wh, year, files)
+    gaps_by_feed: dict[str, list[dict]] = {f: [] for f in feeds}
+    units: list[dict] = []
+    q_rows: list[dict] = []
+    if details:
+        with wh.connection() as con:
+            sql = _GAP_ROWS_SQL.replace("{sent}", _SENT_SQL if wh.has_quarantine else _NO_SENT_SQL)
+            params = {"year": year, "year_text": str(year), "limit": GAP_ROWS_LIMIT}
+            gap_rows = _fetch(con, sql, params) if con else []
+            per_unit = {r["unit_code"]: r for r in _fetch(con, _CHASE_SQL, {"year": year})} if con else {}
+            if con is not None and wh.has_quarantine:
+                q_rows = _fetch(
+                    con, _QUARANTINE_ROWS_SQL, {"year_text": str(year), "limit": QUARANTINE_ROWS_LIMIT}
+                )
+        if files:  # rare: a few rows merged into the sorted list (stable: mart rows first on ties)
+            gap_rows = sorted(gap_rows + files, key=_gap_sort_key)
+        for r in gap_rows:
+            rows = gaps_by_feed[r["feed"]]
+            if len(rows) < GAP_ROWS_LIMIT:
+                rows.append(r)
+        units = _chase_list(wh, year, per_unit)
+        for r in q_rows:
+            r["feed_label"] = feed_label(r["feed"])
+            r["period_label"] = period_label(r.get("period"))
     return FollowupData(
         year=year,
         as_of=wh.as_of,
@@ -377,16 +545,19 @@ def followup_data(wh: Warehouse, year: int) -> FollowupData:
         by_group=by_group,
         province=province,
         gap_counts=gap_counts,
-        gap_count_feeds=feeds_present,
+        gap_count_feeds=feeds,
         units=units,
         gaps_by_feed=gaps_by_feed,
         quarantine_rows=q_rows,
-        quarantine_total=quarantine_total,
+        quarantine_total=wh.quarantine_totals.get(year, 0),
         threshold=wh.completeness_threshold,
+        gap_total=sum(feed_totals.values()),
+        gap_feed_totals=feed_totals,
     )
 
 
-QUARANTINE_ROWS_LIMIT = 20000
+QUARANTINE_ROWS_LIMIT = 5000  # rows of the quarantined-rows sheet (all of them: quality.quarantine_rows)
+GAP_ROWS_LIMIT = 20000  # rows of each feed's gap sheet (all of them: marts.reporting_gaps)
 
 
 def _months(periods: list[str]) -> str:
@@ -394,30 +565,20 @@ def _months(periods: list[str]) -> str:
     return ", ".join(p[5:] for p in sorted(set(periods)) if p and len(p) == 7)
 
 
-def _chase_list(wh: Warehouse, year: int, gap_rows: list[dict]) -> list[dict]:
+def _chase_list(wh: Warehouse, year: int, per_unit: dict[str, dict]) -> list[dict]:
     """One row per unit that has a gap in the year or did not send every expected dossiers report."""
     c = wh.completeness
     comp = {r["unit_code"]: r for r in records(c[c["year"] == year])} if len(c) else {}
-    per_unit: dict[str, list[dict]] = {}
-    for r in gap_rows:
-        if r.get("unit_code"):
-            per_unit.setdefault(r["unit_code"], []).append(r)
     names = {r["unit_code"]: r for r in records(wh.units)} if len(wh.units) else {}
     codes = set(per_unit) | {u for u, r in comp.items() if (r["received"] or 0) < (r["expected"] or 0)}
     rows = []
     for code in codes:
-        gs = per_unit.get(code, [])
+        gs = per_unit.get(code, {})
         cr = comp.get(code, {})
         unit = names.get(code, {})
         group = unit.get("ranking_group") or cr.get("ranking_group")
-        missing = [g["period"] for g in gs if g["gap_type"] == "missing" and g["feed"] == "dossiers"]
-        late = [g["period"] for g in gs if g["gap_type"] == "late" and g["feed"] == "dossiers"]
-        others: dict[str, int] = {}
-        for g in gs:
-            if g["gap_type"] in ("missing", "late"):
-                continue
-            key = f"{GAP_TYPES.get(g['gap_type'], g['gap_type'])} ({feed_label(g['feed'])})"
-            others[key] = others.get(key, 0) + 1
+        missing = [p for p in gs.get("missing", []) if p is not None]
+        late = [p for p in gs.get("late", []) if p is not None]
         rows.append(
             {
                 "unit_code": code,
@@ -430,12 +591,12 @@ def _chase_list(wh: Warehouse, year: int, gap_rows: list[dict]) -> list[dict]:
                 "completeness": cr.get("completeness"),
                 "timeliness": cr.get("timeliness"),
                 "missing_months": _months(missing),
-                "missing_count": len(missing),
+                "missing_count": len(gs.get("missing", [])),
                 "late_months": _months(late),
-                "late_count": len(late),
-                "errors": sum(1 for g in gs if g["severity"] == "error"),
-                "warnings": sum(1 for g in gs if g["severity"] == "warning"),
-                "other_gaps": "; ".join(f"{k}: {n}" for k, n in sorted(others.items())),
+                "late_count": len(gs.get("late", [])),
+                "errors": gs.get("errors", 0),
+                "warnings": gs.get("warnings", 0),
+                "other_gaps": gs.get("other_gaps", ""),
             }
         )
     rows.sort(
@@ -654,7 +815,7 @@ def annual_data(wh: Warehouse, year: int, followup: FollowupData | None = None) 
         groups=_ranking_groups(wh, year, comps),
         kpis=kpis,
         kpi_series=series,
-        followup=followup or followup_data(wh, year),
+        followup=followup or followup_data(wh, year, details=False),
         method=method,
         grades=_grades(wh),
         years=wh.years,

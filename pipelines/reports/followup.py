@@ -7,11 +7,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from markupsafe import Markup, escape
+
 from . import charts
 from .data import FEEDS, FollowupData, feed_label
-from .render import Book, Col, atomic_path, fmt_pct, render, write_text
+from .render import Book, Col, Sheet, atomic_path, fmt_pct, mask, render, write_text
 
 HTML_QUARANTINE_LIMIT = 300
+# where the rows a capped sheet leaves out are (the analysts' copy of the warehouse, README "What analysts
+# query"); a sheet is capped only when it has more rows than its limit (data.GAP_ROWS_LIMIT and
+# data.QUARANTINE_ROWS_LIMIT), and then says so
+PUBLISHED = "kho dữ liệu công bố (published/par_marts.duckdb)"
 
 
 def followup_paths(reports: Path, year: int) -> tuple[Path, Path]:
@@ -76,6 +82,36 @@ QUARANTINE_COLS = [
 ]
 
 
+def gap_counts_table(s: Sheet, f: FollowupData, *, total_width: float, with_total: bool) -> None:
+    """The gap counts by type × feed (follow-up summary sheet and the annual report's gap sheet)."""
+    feed_cols = [
+        Col(feed_label(x), (lambda r, x=x: r["counts"].get(x, 0)), 14, "int") for x in f.gap_count_feeds
+    ]
+    cols = [Col("Loại vấn đề", "label", 34), Col("Mức độ", "severity_label", 10), *feed_cols]
+    cols.append(Col("Tổng", "total", total_width, "int"))
+    total = None
+    if with_total:
+        total = {"label": "Tổng cộng", "severity_label": "", "total": sum(r["total"] for r in f.gap_counts)}
+        total["counts"] = {x: sum(r["counts"].get(x, 0) for r in f.gap_counts) for x in f.gap_count_feeds}
+    s.table(cols, f.gap_counts, total=total, autofilter=False, freeze=False)
+
+
+def _feed_sheet(book: Book, d: FollowupData, feed: str) -> None:
+    """One feed's gaps, one row each (at most data.GAP_ROWS_LIMIT; the note says where the rest are)."""
+    rows = d.gaps_by_feed[feed]
+    s = book.sheet(feed_label(feed))
+    capped = (
+        [
+            f"Chỉ liệt kê {len(rows):,} vấn đề đầu trong tổng số {d.gap_feed_totals[feed]:,}; "
+            f"danh sách đầy đủ: bảng marts.reporting_gaps trong {PUBLISHED}."
+        ]
+        if d.gaps_capped(feed)
+        else []
+    )
+    s.title(f"{feed_label(feed)} — các vấn đề năm {d.year}", _subtitle(d), *capped)
+    s.table(GAP_COLS, rows, empty_text="Không có vấn đề nào.")
+
+
 def write_followup_xlsx(d: FollowupData, path: Path) -> Path:
     with atomic_path(path) as tmp:
         book = Book(tmp)
@@ -90,14 +126,7 @@ def write_followup_xlsx(d: FollowupData, path: Path) -> Path:
         s.note(f"Ngưỡng tỷ lệ báo cáo đầy đủ để xếp hạng: {fmt_pct(d.threshold, 0)} (toàn tỉnh).")
         s.blank()
         s.section("2. Số vấn đề theo loại và nguồn số liệu")
-        feed_cols = [
-            Col(feed_label(f), (lambda r, f=f: r["counts"].get(f, 0)), 14, "int") for f in d.gap_count_feeds
-        ]
-        cols = [Col("Loại vấn đề", "label", 34), Col("Mức độ", "severity_label", 10), *feed_cols]
-        cols.append(Col("Tổng", "total", 10, "int"))
-        total = {"label": "Tổng cộng", "severity_label": "", "total": sum(r["total"] for r in d.gap_counts)}
-        total["counts"] = {f: sum(r["counts"].get(f, 0) for r in d.gap_counts) for f in d.gap_count_feeds}
-        s.table(cols, d.gap_counts, total=total, autofilter=False, freeze=False)
+        gap_counts_table(s, d, total_width=10, with_total=True)
 
         s = book.sheet("Đơn vị cần đôn đốc")
         s.title(
@@ -106,14 +135,13 @@ def write_followup_xlsx(d: FollowupData, path: Path) -> Path:
         )
         s.table(UNIT_COLS, d.units, empty_text="Không có đơn vị nào cần đôn đốc.")
 
-        for feed, rows in d.gaps_by_feed.items():
-            s = book.sheet(feed_label(feed))
-            s.title(f"{feed_label(feed)} — các vấn đề năm {d.year}", _subtitle(d))
-            s.table(GAP_COLS, rows, empty_text="Không có vấn đề nào.")
+        for feed in d.gaps_by_feed:
+            _feed_sheet(book, d, feed)
 
         s = book.sheet("Dòng bị loại")
         extra = (
-            f" Chỉ liệt kê {len(d.quarantine_rows):,} dòng đầu trong tổng số {d.quarantine_total:,} dòng."
+            f" Chỉ liệt kê {len(d.quarantine_rows):,} dòng đầu trong tổng số {d.quarantine_total:,} dòng;"
+            f" danh sách đầy đủ: bảng quality.quarantine_rows trong {PUBLISHED}."
             if d.quarantine_total > len(d.quarantine_rows)
             else ""
         )
@@ -124,6 +152,28 @@ def write_followup_xlsx(d: FollowupData, path: Path) -> Path:
         s.table(QUARANTINE_COLS, d.quarantine_rows, empty_text="Không có dòng nào bị loại.")
         book.close()
     return path
+
+
+def _h(value) -> str:
+    """What `{{ value }}` gives in a template of render.jinja_env (masked, HTML-escaped; None → '')."""
+    if value is None:
+        return ""
+    return str(escape(mask(value) if isinstance(value, str) else value))
+
+
+def gap_rows_html(rows: list[dict]) -> Markup:
+    """The gap table's rows, as the template's loop wrote them (same bytes), without Jinja's per-cell
+    overhead."""
+    out = [
+        f'    <tr data-gap-type="{_h(r["gap_type"])}"><td>{_h(r["group_label"])}</td>'
+        f'<td>{_h(r["unit_code"] or "—")}</td><td class="name">{_h(r["unit_name"] or "—")}</td>\n'
+        f'      <td>{_h(r["gap_label"])}</td><td><span class="pill sev-{_h(r["severity"])}">'
+        f"{_h(r['severity_label'])}</span></td>\n"
+        f'      <td>{_h(r["period_label"])}</td><td>{_h(r["as_sent"])}</td><td class="small">{_h(r["detail"])}'
+        "</td></tr>\n"
+        for r in rows
+    ]
+    return Markup("".join(out))
 
 
 def write_followup_html(d: FollowupData, path: Path) -> Path:
@@ -139,6 +189,8 @@ def write_followup_html(d: FollowupData, path: Path) -> Path:
         feeds=FEEDS,
         feed_label=feed_label,
         quarantine_html=d.quarantine_rows[:HTML_QUARANTINE_LIMIT],
+        published=PUBLISHED,
+        gap_rows_html=gap_rows_html,
         xlsx_name=path.with_suffix(".xlsx").name,
     )
     return write_text(path, html)
