@@ -3,6 +3,7 @@
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -112,11 +113,27 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, par: ParSetti
     invocation = dbt.cli(args, context=context)
     try:
         yield from invocation.stream()
+        _keep_partial_parse(invocation.target_path)
     finally:
         # never leave dbt running (and holding the warehouse lock) after a failure of ours
         if invocation.process.poll() is None:
             invocation.process.terminate()
             invocation.process.wait(timeout=60)
+
+
+def _keep_partial_parse(target_path: Path) -> None:
+    """Offer this invocation's parse to the next one (dagster-dbt copies `target/partial_parse.msgpack`
+    into each invocation's own target folder). The ranking step runs with the same vars as the build
+    before it, so it skips the full parse (~5 s); dbt itself re-parses whenever vars or files differ."""
+    target_path = Path(target_path)
+    if not target_path.is_absolute():  # dagster-dbt's target paths are relative to the project
+        target_path = DBT_PROJECT_DIR / target_path
+    produced = target_path / "partial_parse.msgpack"
+    if produced.exists():
+        shared = DBT_PROJECT_DIR / "target" / "partial_parse.msgpack"
+        tmp = shared.with_name(f"partial_parse.msgpack.tmp{os.getpid()}")
+        shutil.copyfile(produced, tmp)
+        os.replace(tmp, shared)
 
 
 dbt_resource = DbtCliResource(

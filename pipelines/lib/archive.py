@@ -151,10 +151,27 @@ class Archive:
                 "UPDATE raw.exports SET file_name = ?, sort_key = ? WHERE export_id = ?",
                 [name, sort_key("file", name, now), export_id],
             )
+            self._rename_checked_rows(feed, export_id, name, sort_key("file", name, now))
         # A run killed between recording an arrival and writing the sidecar left no sidecar: write it now.
         if new_arrival or not target.with_name(export_id + ".meta.json").exists():
             self._write_sidecar(target, export_id, feed)
         return ArchivedExport(export_id, feed, name, target, known is None)
+
+    def _rename_checked_rows(self, feed: str, export_id: str, name: str, key: str) -> None:
+        """Rows already checked carry their export's name and sort key: keep them in step."""
+        self.con.execute(
+            "UPDATE raw.quarantine_rows SET file_name = ? WHERE feed = ? AND export_id = ?",
+            [name, feed, export_id],
+        )
+        has_table = self.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw' AND table_name = ?",
+            [feed],
+        ).fetchone()[0]
+        if has_table:
+            self.con.execute(
+                f'UPDATE raw."{feed}" SET file_name = ?, sort_key = ? WHERE export_id = ?',
+                [name, key, export_id],
+            )
 
     def _write_sidecar(self, target: Path, export_id: str, feed: str) -> None:
         arrivals = self.con.execute(
