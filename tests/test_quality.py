@@ -467,6 +467,36 @@ def test_dossier_balance_and_stock_continuity_warn(clean_wh, tmp_path):
     assert _warn(clean_wh, "dossier_balance").passed
 
 
+def test_stock_continuity_is_checked_per_procedure_not_on_totals(clean_wh, tmp_path):
+    """The unit-month fingerprint only says "carried over unchanged"; any other month is compared procedure
+    by procedure: stock moved between procedures (totals unchanged) breaks twice, a procedure's closing
+    split over two rows of the same key (its sum unchanged) does not break."""
+    wh = copy_wh(clean_wh, tmp_path)
+    table = "intermediate.int_dossiers__winning_rows"
+    execute(
+        wh,
+        # X01 2022-09: one more pending carried in for P1, one less for P2 (both rows still balance)
+        f"UPDATE {table} SET opening_pending = opening_pending + 1, returned_withdrawn = returned_withdrawn + 1 "
+        f"WHERE unit_code = 'X01' AND period = '2022-09' AND procedure_code = '{P1}'",
+        f"UPDATE {table} SET opening_pending = opening_pending - 1, resolved_on_time = resolved_on_time - 1 "
+        f"WHERE unit_code = 'X01' AND period = '2022-09' AND procedure_code = '{P2}'",
+        # H01 2022-05, P1: one pending moved to a second row of the same key (that row does not balance)
+        f"UPDATE {table} SET pending_in_time = pending_in_time - 1, resolved_on_time = resolved_on_time + 1 "
+        f"WHERE unit_code = 'H01' AND period = '2022-05' AND procedure_code = '{P1}'",
+        f"INSERT INTO {table} SELECT * REPLACE (0 AS opening_pending, 0 AS received_online, 0 AS received_in_person, "
+        f"0 AS received_postal, 0 AS resolved_early, 0 AS resolved_on_time, 0 AS resolved_late, 1 AS pending_in_time, "
+        f"0 AS pending_overdue, 0 AS returned_withdrawn) FROM {table} "
+        f"WHERE unit_code = 'H01' AND period = '2022-05' AND procedure_code = '{P1}'",
+    )
+    df, r = validate(wh, "dossier_balance")
+    by_key = df.set_index(["unit_code", "period"])
+    assert by_key.loc[("X01", "2022-09"), "stock_breaks"] == 2
+    assert by_key.loc[("X01", "2022-10"), "stock_breaks"] == 0
+    assert by_key.loc[("H01", "2022-05"), "unbalanced_rows"] == 1
+    assert by_key.loc[("H01", "2022-06"), "stock_breaks"] == 0
+    assert r.outcome("stock_breaks").unexpected_count == 1
+
+
 def test_reporting_completeness_warns_per_unit_below_threshold(clean_wh, tmp_path):
     wh = copy_wh(clean_wh, tmp_path)
     execute(
@@ -760,6 +790,61 @@ def test_dagster_checks_and_data_docs_on_clean_data_without_personal_data(clean_
         assert "so_dien_thoai" not in blob, where
         assert not phones.search(blob), where
     assert not any(phones.search(df.to_csv()) for df in frames.values())
+
+
+def test_data_docs_render_the_checks_validations_of_the_same_run(clean_wh, tmp_path):
+    """The Data Docs asset reuses what the checks of its run validated (no second read or validation);
+    another run, or no run, validates afresh; both give the same site."""
+    from pipelines.defs.quality import build_gx_data_docs, gate_verdict, suite_check_result
+
+    settings = settings_for(clean_wh, PAR_REPORTS=str(tmp_path / "reports"))
+    for name in FRAMES:
+        if name not in ("ranking_gate", "kpi_bounds"):
+            suite_check_result(name, settings, severity=dg.AssetCheckSeverity.WARN, run_id="run-1")
+    gate_verdict(settings, run_id="run-1")
+    reused = build_gx_data_docs(settings, run_id="run-1")
+    assert reused["reused"] == list(FRAMES) and not reused["skipped"]
+    fresh = build_gx_data_docs(settings, run_id="run-2")
+    assert fresh["reused"] == [] and fresh["outcome"] == reused["outcome"]
+    assert set(reused["outcome"]) == {f.suite for f in FRAMES.values()}
+    # a warehouse or threshold of its own is never served from another's results
+    other = settings_for(clean_wh, PAR_COMPLETENESS_THRESHOLD="0.95", PAR_REPORTS=str(tmp_path / "r2"))
+    assert build_gx_data_docs(other, run_id="run-1")["reused"] == []
+
+
+def test_docs_results_are_what_a_summary_validation_returns():
+    """The Data Docs show each validation as a SUMMARY run would have returned it, although the checks
+    validate once with COMPLETE results: counts, percentages, the first unexpected values and their counts."""
+    import great_expectations as gx
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "year": [2022] * 12,
+            "unit_code": [f"U{i:02d}" for i in range(12)],
+            "ranking_group": ["so_nganh"] * 11 + ["khac"],
+            "sipas_responses": [29, 40, 12, 29, 31, 3, 12, 12, 50, 29, 7, 0],
+        }
+    )
+    result = validate_frame(frame, "survey_sample_size", keys=("year", "unit_code"))
+    assert not result.success
+    context = gx.get_context(mode="ephemeral")
+    batch = (
+        context.data_sources.add_pandas("p")
+        .add_dataframe_asset("a")
+        .add_batch_definition_whole_dataframe("w")
+        .get_batch(batch_parameters={"dataframe": frame})
+    )
+    summary = batch.validate(
+        load_suite("survey_sample_size"),
+        result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5},
+    )
+    docs = result.docs_validation
+    assert docs.success == summary.success and docs.statistics == summary.statistics
+    for mine, theirs in zip(docs.results, summary.results, strict=True):
+        expected = {k: v for k, v in theirs.result.items() if k != "partial_unexpected_index_list"}
+        assert (mine.success, mine.result) == (theirs.success, expected)
+    assert docs.meta["batch_parameters"] == {"dataframe": "<DATAFRAME>"} and "run_id" in docs.meta
 
 
 def test_a_frame_with_a_phone_column_is_refused():

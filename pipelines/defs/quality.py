@@ -19,6 +19,7 @@ passes the check, and its description and metadata say which years are not ranke
 
 import os
 from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 import dagster as dg
@@ -29,14 +30,12 @@ from pipelines.lib.warehouse import connect
 from pipelines.quality import (
     FEED_FRAMES,
     FRAMES,
-    DocsRun,
     MissingTableError,
     SuiteResult,
     build_data_docs,
     missing_tables,
-    read_frame,
+    recall,
     run_frame,
-    suite_parameters,
 )
 
 from .resources import ParSettingsResource
@@ -104,14 +103,19 @@ def _missing_result(
 
 
 def suite_check_result(
-    name: str, settings: Settings, *, severity: dg.AssetCheckSeverity, **kwargs
+    name: str,
+    settings: Settings,
+    *,
+    severity: dg.AssetCheckSeverity,
+    run_id: str | None = None,
+    **kwargs,
 ) -> dg.AssetCheckResult:
     """Validate frame `name` and turn the summary into an AssetCheckResult (failed when any expectation
-    fails, with the given severity)."""
+    fails, with the given severity). The result is remembered for the Data Docs of run `run_id`."""
     frame = FRAMES[name]
     try:
         with connect(settings.warehouse, read_only=True) as con:
-            df, result = run_frame(con, name, settings)
+            df, result = run_frame(con, name, settings, run_id=run_id)
             extra = EXTRA_METADATA.get(name, lambda *_: {})(con, df, result, settings)
     except MissingTableError as exc:
         return _missing_result(name, exc, severity, **kwargs)
@@ -228,11 +232,11 @@ def _flag(value) -> bool:
     return bool(value) if value is not None and not (isinstance(value, float) and pd.isna(value)) else False
 
 
-def gate_verdict(settings: Settings) -> GateVerdict:
+def gate_verdict(settings: Settings, run_id: str | None = None) -> GateVerdict:
     """Validate the gate's years (marts.ranking_gate) and the KPI bounds once more; decide pass/fail."""
     with connect(settings.warehouse, read_only=True) as con:
-        gate_df, gate = run_frame(con, "ranking_gate", settings)
-        _, bounds = run_frame(con, "kpi_bounds", settings)
+        gate_df, gate = run_frame(con, "ranking_gate", settings, run_id=run_id)
+        _, bounds = run_frame(con, "kpi_bounds", settings, run_id=run_id)
 
     blocked: dict[int, list[str]] = {}
     unranked: dict[int, str] = {}
@@ -379,6 +383,7 @@ def feed_schema_validity(
             FEED_FRAMES[feed].name,
             settings,
             severity=dg.AssetCheckSeverity.ERROR,
+            run_id=context.run.run_id,
             asset_key=key,
             check_name=FEED_CHECK_NAME,
         )
@@ -392,8 +397,10 @@ def _warn_check(name: str, asset: str, description: str, additional_deps: Sequen
         blocking=False,
         additional_deps=[_key(d) for d in additional_deps],
     )
-    def _check(par: ParSettingsResource) -> dg.AssetCheckResult:
-        return suite_check_result(name, par.get(), severity=dg.AssetCheckSeverity.WARN)
+    def _check(context: dg.AssetCheckExecutionContext, par: ParSettingsResource) -> dg.AssetCheckResult:
+        return suite_check_result(
+            name, par.get(), severity=dg.AssetCheckSeverity.WARN, run_id=context.run.run_id
+        )
 
     return _check
 
@@ -446,10 +453,12 @@ cross_source_check = _warn_check(
     ),
     additional_deps=[dg.AssetKey(["marts", "kpi_unit_year"]), dg.AssetKey(["marts", "kpi_province_year"])],
 )
-def ranking_gate_check(par: ParSettingsResource) -> dg.AssetCheckResult:
+def ranking_gate_check(
+    context: dg.AssetCheckExecutionContext, par: ParSettingsResource
+) -> dg.AssetCheckResult:
     settings = par.get()
     try:
-        verdict = gate_verdict(settings)
+        verdict = gate_verdict(settings, run_id=context.run.run_id)
     except MissingTableError as exc:
         return _missing_result("ranking_gate", exc, dg.AssetCheckSeverity.ERROR)
     return dg.AssetCheckResult(
@@ -501,18 +510,34 @@ def data_docs_dir(settings: Settings):
     return settings.reports / "data_docs"
 
 
-def build_gx_data_docs(settings: Settings) -> dict[str, object]:
-    """Run every suite on its frame and build the static GX Data Docs site into <PAR_REPORTS>/data_docs/."""
-    runs: list[DocsRun] = []
+def build_gx_data_docs(settings: Settings, run_id: str | None = None) -> dict[str, object]:
+    """Build the static GX Data Docs site into <PAR_REPORTS>/data_docs/ from every suite's result on its
+    frame: the validation the check made earlier in run `run_id` when there is one (the same frame, the same
+    suite, the same parameters), otherwise the frame is read and validated here."""
+    results: list[SuiteResult] = []
     skipped: list[str] = []
-    with connect(settings.warehouse, read_only=True) as con:
+    reused: list[str] = []
+    with ExitStack() as stack:
+        con = None  # opened only when some frame was not validated earlier in the run
         for name, frame in FRAMES.items():
+            result = recall(run_id, settings, name)
+            if result is not None:
+                reused.append(name)
+                results.append(result)
+                continue
+            if con is None:
+                con = stack.enter_context(connect(settings.warehouse, read_only=True))
             if missing_tables(con, frame):
                 skipped.append(name)
                 continue
-            runs.append(DocsRun(frame.suite, read_frame(con, name), suite_parameters(settings)))
-    outcome = build_data_docs(runs, data_docs_dir(settings))
-    return {"outcome": outcome, "skipped": skipped, "index": data_docs_dir(settings) / "index.html"}
+            results.append(run_frame(con, name, settings)[1])
+    outcome = build_data_docs(results, data_docs_dir(settings))
+    return {
+        "outcome": outcome,
+        "skipped": skipped,
+        "reused": reused,
+        "index": data_docs_dir(settings) / "index.html",
+    }
 
 
 @dg.asset(
@@ -527,10 +552,13 @@ def build_gx_data_docs(settings: Settings) -> dict[str, object]:
 )
 def gx_data_docs(context: dg.AssetExecutionContext, par: ParSettingsResource) -> dg.MaterializeResult:
     settings = par.get()
-    built = build_gx_data_docs(settings)
+    built = build_gx_data_docs(settings, run_id=context.run.run_id)
     outcome: dict[str, bool] = built["outcome"]  # type: ignore[assignment]
     failing = sorted(s for s, ok in outcome.items() if not ok)
-    context.log.info(f"Data Docs: {len(outcome)} suites, {len(failing)} with failures → {built['index']}")
+    context.log.info(
+        f"Data Docs: {len(outcome)} suites ({len(built['reused'])} rendered from this run's checks), "  # type: ignore[arg-type]
+        f"{len(failing)} with failures → {built['index']}"
+    )
     return dg.MaterializeResult(
         metadata={
             "index": dg.MetadataValue.path(str(built["index"])),

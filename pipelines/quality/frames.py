@@ -51,76 +51,124 @@ def _unit_known(code: str) -> str:
 
 
 # --- 1. Schema and validity of each feed (on raw/<feed>) -------------------------------------------
+# The big feeds (millions of dossier rows and payment transactions at province scale) are aggregated in one
+# pass to the frame's grain: a timestamp's month is grouped as year and month numbers and formatted after
+# grouping, and the unit is looked up in the register once per group, not per row. A key twice in one export
+# is found without partitioning every row by its key: the 64-bit hashes of all keys are sorted, and only the
+# rows whose hash occurs twice — every duplicated key, and rarely two keys sharing a hash — are partitioned
+# by their key (exact; NULLs compare equal, as in PARTITION BY).
 
-_DOSSIERS = f"""
-WITH r AS (
-    SELECT export_id, file_name, source_format, ky_bao_cao, ma_don_vi, ma_thu_tuc,
-        least({", ".join(DOSSIER_COUNTS)},
-              CASE WHEN source_format = 'machine' THEN tra_lai_rut END) AS row_min,
-        (ky_bao_cao IS NULL OR ma_don_vi IS NULL
-         OR {" OR ".join(f"{c} IS NULL" for c in DOSSIER_COUNTS)}
-         OR (source_format = 'machine' AND (ma_thu_tuc IS NULL OR ngay_xuat IS NULL OR tra_lai_rut IS NULL)))
-            AS missing_required,
-        ma_thu_tuc IS NOT NULL AND ma_thu_tuc NOT IN (SELECT ma_thu_tuc FROM raw.procedures) AS unknown_procedure,
-        count(*) OVER (PARTITION BY export_id, ky_bao_cao, ma_don_vi, ma_thu_tuc) AS key_count
-    FROM raw.dossiers
+
+def _feed_sql(table: str, key: tuple[str, ...], groups: dict[str, str], aggregates: str, select: str) -> str:
+    """The frame of a feed: `groups` (alias → expression over `table`) and `aggregates` per group, the rows
+    of the group whose `key` occurs more than once in the table (`duplicate_key_rows`), then `select`."""
+    group = ", ".join(f"{expr} AS {alias}" for alias, expr in groups.items())
+    on = " AND ".join(f"d.{alias} IS NOT DISTINCT FROM g.{alias}" for alias in groups)
+    cols = ", ".join(key)
+    return f"""
+WITH g AS (
+    SELECT {group},
+        {aggregates}
+    FROM {table}
+    GROUP BY ALL
+),
+candidates AS (
+    SELECT h FROM (SELECT h, lag(h) OVER (ORDER BY h) AS previous FROM (SELECT hash({cols}) AS h FROM {table}))
+    WHERE h = previous
+),
+d AS (
+    SELECT {group}, count(*) AS duplicate_key_rows
+    FROM (
+        SELECT *, count(*) OVER (PARTITION BY {cols}) AS key_count
+        FROM {table} WHERE hash({cols}) IN (SELECT h FROM candidates)
+    )
+    WHERE key_count > 1
+    GROUP BY ALL
+),
+f AS (
+    SELECT g.*, coalesce(d.duplicate_key_rows, 0) AS duplicate_key_rows
+    FROM g LEFT JOIN d ON {on}
 )
-SELECT file_name, left(export_id, 12) AS export, ma_don_vi AS unit_code, ky_bao_cao AS period,
-    source_format,
-    count(*) AS rows,
-    min(row_min) AS min_count,
-    count(*) FILTER (WHERE missing_required) AS missing_required_rows,
-    count(*) FILTER (WHERE unknown_procedure) AS unknown_procedure_rows,
-    count(*) FILTER (WHERE key_count > 1) AS duplicate_key_rows,
-    {_unit_known("ma_don_vi")} AS unit_known
-FROM r
-GROUP BY ALL
+{select}"""
+
+
+_DOSSIERS = _feed_sql(
+    "raw.dossiers",
+    ("export_id", "ky_bao_cao", "ma_don_vi", "ma_thu_tuc"),
+    {
+        "file_name": "file_name",
+        "export": "left(export_id, 12)",
+        "unit_code": "ma_don_vi",
+        "period": "ky_bao_cao",
+        "source_format": "source_format",
+    },
+    f"""count(*) AS rows,
+        min(least({", ".join(DOSSIER_COUNTS)}, CASE WHEN source_format = 'machine' THEN tra_lai_rut END))
+            AS min_count,
+        count(*) FILTER (WHERE ky_bao_cao IS NULL OR ma_don_vi IS NULL
+            OR {" OR ".join(f"{c} IS NULL" for c in DOSSIER_COUNTS)}
+            OR (source_format = 'machine' AND (ma_thu_tuc IS NULL OR ngay_xuat IS NULL OR tra_lai_rut IS NULL)))
+            AS missing_required_rows,
+        count(*) FILTER (WHERE ma_thu_tuc IS NOT NULL AND ma_thu_tuc NOT IN (SELECT ma_thu_tuc FROM raw.procedures))
+            AS unknown_procedure_rows""",
+    f"""SELECT file_name, export, unit_code, period, source_format, rows, min_count, missing_required_rows,
+    unknown_procedure_rows, duplicate_key_rows, {_unit_known("unit_code")} AS unit_known
+FROM f
 ORDER BY file_name, export, unit_code, period, source_format
-"""
-
-_PAYMENTS = f"""
-WITH r AS (
-    SELECT export_id, file_name, ma_don_vi, strftime(thoi_diem, '%Y-%m') AS period, kenh, trang_thai, so_tien,
-        (ma_giao_dich IS NULL OR ma_thu_tuc IS NULL OR ma_don_vi IS NULL OR thoi_diem IS NULL
-         OR so_tien IS NULL OR kenh IS NULL OR trang_thai IS NULL) AS missing_required,
-        ma_thu_tuc IS NOT NULL AND ma_thu_tuc NOT IN (SELECT ma_thu_tuc FROM raw.procedures) AS unknown_procedure,
-        count(*) OVER (PARTITION BY export_id, ma_giao_dich) AS key_count
-    FROM raw.payments
+""",
 )
-SELECT file_name, left(export_id, 12) AS export, ma_don_vi AS unit_code, period, kenh, trang_thai,
-    count(*) AS rows,
-    min(so_tien) AS min_amount,
-    count(*) FILTER (WHERE missing_required) AS missing_required_rows,
-    count(*) FILTER (WHERE unknown_procedure) AS unknown_procedure_rows,
-    count(*) FILTER (WHERE key_count > 1) AS duplicate_key_rows,
-    {_unit_known("ma_don_vi")} AS unit_known
-FROM r
-GROUP BY ALL
+
+_PAYMENTS = _feed_sql(
+    "raw.payments",
+    ("export_id", "ma_giao_dich"),
+    {
+        "file_name": "file_name",
+        "export": "left(export_id, 12)",
+        "unit_code": "ma_don_vi",
+        "y": "year(thoi_diem)",
+        "m": "month(thoi_diem)",
+        "kenh": "kenh",
+        "trang_thai": "trang_thai",
+    },
+    """count(*) AS rows,
+        min(so_tien) AS min_amount,
+        count(*) FILTER (WHERE ma_giao_dich IS NULL OR ma_thu_tuc IS NULL OR ma_don_vi IS NULL OR thoi_diem IS NULL
+            OR so_tien IS NULL OR kenh IS NULL OR trang_thai IS NULL) AS missing_required_rows,
+        count(*) FILTER (WHERE ma_thu_tuc IS NOT NULL AND ma_thu_tuc NOT IN (SELECT ma_thu_tuc FROM raw.procedures))
+            AS unknown_procedure_rows""",
+    f"""SELECT file_name, export, unit_code, strftime(make_date(y, m, 1), '%Y-%m') AS period, kenh, trang_thai,
+    rows, min_amount, missing_required_rows, unknown_procedure_rows, duplicate_key_rows,
+    {_unit_known("unit_code")} AS unit_known
+FROM f
 ORDER BY file_name, export, unit_code, period, kenh, trang_thai
-"""
+""",
+)
 
 # Survey answers: the smallest and largest answer of each group (blank = not answered).
-_SURVEYS = f"""
-WITH r AS (
-    SELECT export_id, file_name, ma_don_vi, strftime(ngay_khao_sat, '%Y-%m') AS period, loai_khao_sat, kenh,
-        least({", ".join(QUESTIONS)}) AS row_min_answer,
-        greatest({", ".join(QUESTIONS)}) AS row_max_answer,
-        (ma_phieu IS NULL OR loai_khao_sat IS NULL OR ma_don_vi IS NULL OR ngay_khao_sat IS NULL)
-            AS missing_required,
-        count(*) OVER (PARTITION BY export_id, ma_phieu) AS key_count
-    FROM raw.surveys
-)
-SELECT file_name, left(export_id, 12) AS export, ma_don_vi AS unit_code, period, loai_khao_sat, kenh,
-    count(*) AS responses,
-    min(row_min_answer) AS min_answer,
-    max(row_max_answer) AS max_answer,
-    count(*) FILTER (WHERE missing_required) AS missing_required_rows,
-    count(*) FILTER (WHERE key_count > 1) AS duplicate_key_rows,
-    {_unit_known("ma_don_vi")} AS unit_known
-FROM r
-GROUP BY ALL
+_SURVEYS = _feed_sql(
+    "raw.surveys",
+    ("export_id", "ma_phieu"),
+    {
+        "file_name": "file_name",
+        "export": "left(export_id, 12)",
+        "unit_code": "ma_don_vi",
+        "y": "year(ngay_khao_sat)",
+        "m": "month(ngay_khao_sat)",
+        "loai_khao_sat": "loai_khao_sat",
+        "kenh": "kenh",
+    },
+    f"""count(*) AS responses,
+        min(least({", ".join(QUESTIONS)})) AS min_answer,
+        max(greatest({", ".join(QUESTIONS)})) AS max_answer,
+        count(*) FILTER (WHERE ma_phieu IS NULL OR loai_khao_sat IS NULL OR ma_don_vi IS NULL OR ngay_khao_sat IS NULL)
+            AS missing_required_rows""",
+    f"""SELECT file_name, export, unit_code, strftime(make_date(y, m, 1), '%Y-%m') AS period, loai_khao_sat, kenh,
+    responses, min_answer, max_answer, missing_required_rows, duplicate_key_rows,
+    {_unit_known("unit_code")} AS unit_known
+FROM f
 ORDER BY file_name, export, unit_code, period, loai_khao_sat, kenh
-"""
+""",
+)
 
 _SELF_REPORT = f"""
 SELECT file_name, left(export_id, 12) AS export, nam AS year, ma_don_vi AS unit_code, ma_chi_tieu AS kpi_code,
@@ -218,8 +266,14 @@ FEED_FRAMES: dict[str, Frame] = {
 # consecutive months that both have rows, the earlier month's closing pending equals the later month's
 # ton_ky_truoc — per unit-procedure, or per unit when either month came from a Biểu II.06a (quality.md,
 # gap type `inconsistent`).
-_DOSSIER_BALANCE = """
-WITH w AS (
+# All of it is aggregated in DuckDB at unit × month, never per unit × procedure × month (millions of groups at
+# province scale). For every unit-month: the identity's failures, the stock totals, and a fingerprint of its
+# procedures' stocks — two sums of a 64-bit hash of (procedure, stock) over the procedures whose stock is
+# not 0. When the earlier month's closing fingerprint equals the later month's opening fingerprint, every
+# procedure carries the same stock over (a difference would have to cancel out in two independent 128-bit
+# sums of hashes); only the other unit-months (those with a break, rarely a handful) are compared procedure
+# by procedure — exactly as the rule reads, so the counts are exact.
+_BALANCE_ROWS = """
     SELECT unit_code, period, month_start, coalesce(procedure_code, '') AS procedure_code,
         source_format = 'human' AS human,
         coalesce(opening_pending + received_online + received_in_person + received_postal
@@ -227,41 +281,62 @@ WITH w AS (
               + returned_withdrawn
             AND returned_withdrawn >= 0, false) AS balance_ok,
         opening_pending AS opening, pending_in_time + pending_overdue AS closing
-    FROM intermediate.int_dossiers__winning_rows
+    FROM intermediate.int_dossiers__winning_rows"""
+
+
+def _fingerprint(column: str, seed: int) -> str:
+    value = f"coalesce({column}, 0)"
+    return f"sum(CAST(hash(procedure_code, {value}, {seed}) AS HUGEINT)) FILTER (WHERE {value} <> 0)"
+
+
+_DOSSIER_BALANCE = f"""
+WITH w AS ({_BALANCE_ROWS}
 ),
 um AS (
     SELECT unit_code, period, month_start, count(*) AS rows,
         count(*) FILTER (WHERE NOT balance_ok) AS unbalanced_rows, bool_or(human) AS human,
-        sum(opening) AS opening, sum(closing) AS closing
+        sum(opening) AS opening, sum(closing) AS closing,
+        [{_fingerprint("opening", 1)}, {_fingerprint("opening", 2)}] AS opening_print,
+        [{_fingerprint("closing", 1)}, {_fingerprint("closing", 2)}] AS closing_print
     FROM w GROUP BY unit_code, period, month_start
 ),
 pairs AS (
     SELECT cur.unit_code, cur.period, cur.month_start, prev.month_start AS prev_month,
-        cur.human OR prev.human AS per_unit, prev.closing AS prev_closing, cur.opening AS cur_opening
+        cur.human OR prev.human AS per_unit, prev.closing AS prev_closing, cur.opening AS cur_opening,
+        prev.closing_print IS NOT DISTINCT FROM cur.opening_print AS carried_over
     FROM um AS cur
     JOIN um AS prev ON prev.unit_code = cur.unit_code AND prev.month_start = cur.month_start - INTERVAL 1 MONTH
 ),
-proc AS (
-    SELECT unit_code, month_start, procedure_code, sum(opening) AS opening, sum(closing) AS closing
-    FROM w GROUP BY unit_code, month_start, procedure_code
+-- unit-month pairs whose procedures are compared one by one, and their rows
+suspect AS (SELECT unit_code, period, prev_month, month_start FROM pairs WHERE NOT per_unit AND NOT carried_over),
+suspect_months AS (
+    SELECT DISTINCT unit_code, month_start FROM (
+        SELECT unit_code, prev_month AS month_start FROM suspect UNION ALL SELECT unit_code, month_start FROM suspect)
 ),
-proc_keys AS (
-    SELECT DISTINCT p.unit_code, p.period, p.prev_month, p.month_start, r.procedure_code
-    FROM pairs AS p
-    JOIN proc AS r ON r.unit_code = p.unit_code AND r.month_start IN (p.prev_month, p.month_start)
-    WHERE NOT p.per_unit
+proc AS (
+    SELECT r.unit_code, r.month_start, r.procedure_code, sum(r.opening) AS opening, sum(r.closing) AS closing
+    FROM ({_BALANCE_ROWS}) AS r
+    JOIN suspect_months AS s ON s.unit_code = r.unit_code AND s.month_start = r.month_start
+    GROUP BY r.unit_code, r.month_start, r.procedure_code
+),
+proc_pairs AS (
+    SELECT coalesce(b.unit_code, a.unit_code) AS unit_code, coalesce(b.month_start, a.next_month) AS month_start,
+        coalesce(a.closing, 0) <> coalesce(b.opening, 0) AS broken
+    FROM (SELECT unit_code, procedure_code, CAST(month_start + INTERVAL 1 MONTH AS DATE) AS next_month, closing
+          FROM proc) AS a
+    FULL JOIN proc AS b
+        ON b.unit_code = a.unit_code AND b.procedure_code = a.procedure_code AND b.month_start = a.next_month
 ),
 breaks AS (
     SELECT unit_code, period, CASE WHEN prev_closing <> cur_opening THEN 1 ELSE 0 END AS stock_breaks
     FROM pairs WHERE per_unit
     UNION ALL
-    SELECT k.unit_code, k.period, count(*) FILTER (WHERE coalesce(a.closing, 0) <> coalesce(b.opening, 0))
-    FROM proc_keys AS k
-    LEFT JOIN proc AS a
-        ON a.unit_code = k.unit_code AND a.month_start = k.prev_month AND a.procedure_code = k.procedure_code
-    LEFT JOIN proc AS b
-        ON b.unit_code = k.unit_code AND b.month_start = k.month_start AND b.procedure_code = k.procedure_code
-    GROUP BY k.unit_code, k.period
+    SELECT unit_code, period, 0 FROM pairs WHERE NOT per_unit AND carried_over
+    UNION ALL
+    SELECT p.unit_code, p.period, count(*) FILTER (WHERE x.broken)
+    FROM suspect AS p
+    JOIN proc_pairs AS x ON x.unit_code = p.unit_code AND x.month_start = p.month_start
+    GROUP BY p.unit_code, p.period
 )
 SELECT um.unit_code, um.period, CAST(um.rows AS BIGINT) AS rows,
     CAST(um.unbalanced_rows AS BIGINT) AS unbalanced_rows,
@@ -457,16 +532,30 @@ def plain_dtypes(df: pd.DataFrame) -> pd.DataFrame:
         elif pd.api.types.is_float_dtype(s.dtype):
             out[column] = s.astype("float64")
         elif pd.api.types.is_bool_dtype(s.dtype) or isinstance(s.dtype, pd.StringDtype) or s.dtype == object:
-            out[column] = pd.Series(
-                [
-                    None if pd.isna(v) else (bool(v) if isinstance(v, bool | np.bool_) else v)
-                    for v in s.astype(object)
-                ],
-                index=s.index,
-                dtype=object,
-            )
+            out[column] = _plain_objects(s)
         elif pd.api.types.is_datetime64_any_dtype(s.dtype):
             out[column] = s.dt.strftime("%Y-%m-%d").astype(object).where(s.notna(), None)
         else:
             out[column] = s
     return pd.DataFrame(out, index=df.index)
+
+
+def _plain_objects(s: pd.Series) -> pd.Series:
+    """True/False/None or strings/None as Python objects. Columns of plain strings or booleans (nearly all) are
+    converted at once; anything else value by value."""
+    kind = pd.api.types.infer_dtype(s, skipna=True)
+    if kind in ("string", "boolean", "empty"):
+        values = s.astype(object)
+        if kind == "boolean":  # numpy booleans become Python booleans
+            values = pd.Series(
+                [bool(v) if isinstance(v, np.bool_) else v for v in values], index=s.index, dtype=object
+            )
+        return values.where(s.notna(), None).astype(object)
+    return pd.Series(
+        [
+            None if pd.isna(v) else (bool(v) if isinstance(v, bool | np.bool_) else v)
+            for v in s.astype(object)
+        ],
+        index=s.index,
+        dtype=object,
+    )

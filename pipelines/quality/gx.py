@@ -1,10 +1,15 @@
 """A small Great Expectations (1.x Core) runner for the pipeline's expectation suites.
 
 Suites live as JSON in `expectations/` (one per concern; `gx.ExpectationSuite(**json)`). A suite is
-validated against a pandas DataFrame through an ephemeral context (`add_pandas` → dataframe asset →
-whole-dataframe batch), and the result is boiled down to a compact, JSON-safe `SuiteResult`: success,
-evaluated/failed expectation counts, and per expectation the unexpected count and a few unexpected
-values with the keys of their rows. `dagster-ge` only supports GX 0.x, hence this module.
+validated against a pandas DataFrame through one ephemeral context shared by the whole process (`add_pandas`
+→ one dataframe asset per suite → whole-dataframe batch; set up once, not per validation), and the result
+is boiled down to a compact, JSON-safe `SuiteResult`: success, evaluated/failed expectation counts, and per
+expectation the unexpected count and a few unexpected values with the keys of their rows. `dagster-ge` only
+supports GX 0.x, hence this module.
+
+Each validation also keeps the GX result in the form the Data Docs show (`SUMMARY`: counts and the first few
+unexpected values), so the Data Docs are rendered from the validations already run instead of validating
+every frame a second time (`build_data_docs`).
 
 Personal data never reaches GX: a frame carrying a personal column is refused, and any value that
 looks like a phone number is masked before it is put in a summary.
@@ -21,9 +26,11 @@ import os
 import re
 import shutil
 import tempfile
+import threading
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +146,8 @@ class SuiteResult:
     keys: tuple[str, ...] = ()
     failing_keys: list[tuple] = field(default_factory=list)
     description: str = ""
+    # The GX result as the Data Docs show it (SUMMARY format; see `_docs_validation`); not in `as_dict`.
+    docs_validation: Any = field(default=None, repr=False, compare=False)
 
     @property
     def failed_outcomes(self) -> list[ExpectationOutcome]:
@@ -266,6 +275,47 @@ def _context():
     return context
 
 
+class _Validator:
+    """The process's GX set-up, made once: an ephemeral context, its pandas datasource and one dataframe
+    asset (with its whole-dataframe batch definition) per suite. Creating them costs more than validating
+    a frame of a few thousand rows (every `add_*` re-serialises the project config), so they are reused;
+    what a validation leaves behind in the execution engine (the frame, the metrics computed from it) is
+    dropped after each one, so no validation can see another's data."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self._context = None
+        self._source = None
+        self._batch_definitions: dict[str, Any] = {}
+
+    def batch_definition(self, asset: str):
+        if self._context is None:
+            self._context = _context()
+            self._source = self._context.data_sources.add_pandas("par")
+        if asset not in self._batch_definitions:
+            self._batch_definitions[asset] = self._source.add_dataframe_asset(
+                asset
+            ).add_batch_definition_whole_dataframe("whole")
+        return self._batch_definitions[asset]
+
+    def forget_data(self) -> None:
+        engine = getattr(self._source, "execution_engine", None)
+        if engine is None:
+            return
+        cache = getattr(engine, "_metric_cache", None)
+        if isinstance(cache, dict):
+            cache.clear()
+        manager = getattr(engine, "batch_manager", None)
+        if manager is not None:
+            manager.reset_batch_cache()
+            batches = getattr(manager, "_batch_data_cache", None)
+            if isinstance(batches, dict):
+                batches.clear()
+
+
+_VALIDATOR = _Validator()
+
+
 def validate_frame(
     frame: pd.DataFrame,
     suite_name: str,
@@ -276,13 +326,6 @@ def validate_frame(
     """Validate `frame` against `expectations/<suite_name>.json` and summarise the result."""
     assert_no_personal_columns(frame)
     suite = load_suite(suite_name)
-    context = _context()
-    batch = (
-        context.data_sources.add_pandas("par")
-        .add_dataframe_asset(suite_name)
-        .add_batch_definition_whole_dataframe("whole")
-        .get_batch(batch_parameters={"dataframe": frame})
-    )
     keys = tuple(k for k in keys if k in frame.columns)
     result_format: dict[str, Any] = {
         "result_format": "COMPLETE",
@@ -291,11 +334,87 @@ def validate_frame(
     }
     if keys:
         result_format["unexpected_index_column_names"] = list(keys)
-    validation = batch.validate(
-        suite, expectation_parameters=dict(parameters or {}), result_format=result_format
-    )
-    return summarise(
+    run_time = datetime.now(UTC)
+    with _VALIDATOR.lock:
+        try:
+            batch = _VALIDATOR.batch_definition(suite_name).get_batch(batch_parameters={"dataframe": frame})
+            validation = batch.validate(
+                suite, expectation_parameters=dict(parameters or {}), result_format=result_format
+            )
+        finally:
+            _VALIDATOR.forget_data()
+    result = summarise(
         suite_name, validation, rows=len(frame), keys=keys, description=suite.meta.get("description", "")
+    )
+    result.docs_validation = _docs_validation(validation, run_time)
+    return result
+
+
+# What a SUMMARY result of a map expectation holds beyond COMPLETE's lists (GX 1.x `_format_map_output`).
+_COMPLETE_ONLY = (
+    "unexpected_list",
+    "unexpected_index_list",
+    "unexpected_index_query",
+    "unexpected_index_column_names",
+)
+
+
+def _summary_result(result: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A COMPLETE map-expectation result cut down to what a SUMMARY run would have returned: the first
+    SAMPLE_VALUES unexpected values and their counts (GX counts those among the first values only), no full
+    lists, no row keys (the Data Docs never show the frame's rows)."""
+    out = {k: v for k, v in dict(result or {}).items() if k not in _COMPLETE_ONLY}
+    out.pop("partial_unexpected_index_list", None)
+    unexpected = (result or {}).get("unexpected_list")
+    if unexpected is None:
+        return out
+    first = list(unexpected[:SAMPLE_VALUES])
+    out["partial_unexpected_list"] = first
+    hashable = [tuple(v.values()) if isinstance(v, dict) else v for v in first]
+    try:
+        out["partial_unexpected_counts"] = [
+            {"value": value, "count": count}
+            for value, count in sorted(
+                Counter(hashable).most_common(SAMPLE_VALUES), key=lambda x: (-x[1], x[0])
+            )
+        ]
+    except TypeError:  # as GX: no counts when the values cannot be counted or ordered
+        out.pop("partial_unexpected_counts", None)
+    return out
+
+
+def _docs_validation(validation, run_time: datetime):
+    """The suite validation result as a GX Checkpoint run with SUMMARY format would have stored it."""
+    from great_expectations.core.expectation_validation_result import (
+        ExpectationSuiteValidationResult,
+        ExpectationValidationResult,
+    )
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    results = [
+        ExpectationValidationResult(
+            success=r.success,
+            expectation_config=r.expectation_config,
+            result=_summary_result(r.result),
+            meta=dict(r.meta or {}),
+            exception_info=r.exception_info,
+        )
+        for r in validation.results
+    ]
+    run_id = RunIdentifier(run_time=run_time)
+    meta = {
+        **dict(validation.meta or {}),
+        "run_id": run_id,
+        "validation_time": run_id.run_time,
+        "batch_parameters": {"dataframe": "<DATAFRAME>"},
+    }
+    return ExpectationSuiteValidationResult(
+        success=validation.success,
+        results=results,
+        suite_name=validation.suite_name,
+        statistics=dict(validation.statistics or {}),
+        meta=meta,
+        batch_id=validation.batch_id,
     )
 
 
@@ -365,21 +484,31 @@ def summarise(
 
 @dataclass(frozen=True)
 class DocsRun:
-    """One suite run for Data Docs: the suite, the frame, the suite parameters."""
+    """One suite run for Data Docs: the suite, the frame, the suite parameters (validated when the site is
+    built; pass the `SuiteResult` of a validation already run instead to render that one)."""
 
     suite: str
     frame: pd.DataFrame
     parameters: Mapping[str, Any] = field(default_factory=dict)
 
 
-def build_data_docs(runs: Iterable[DocsRun], out_dir: Path) -> dict[str, bool]:
-    """Validate every run through a GX Checkpoint and build the static Data Docs site into `out_dir`
-    (replaced as a whole: built beside it, then swapped in). Returns suite → success."""
-    import great_expectations as gx
+def build_data_docs(runs: Iterable[SuiteResult | DocsRun], out_dir: Path) -> dict[str, bool]:
+    """Build the static Data Docs site into `out_dir` (replaced as a whole: built beside it, then swapped
+    in) from suite results — the validations already run (`SuiteResult.docs_validation`), or a `DocsRun`
+    validated here. The site shows what a GX Checkpoint with SUMMARY results would: one page per suite and
+    one per validation. Returns suite → success."""
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
 
-    runs = list(runs)
+    results: list[SuiteResult] = []
     for run in runs:
-        assert_no_personal_columns(run.frame)
+        if isinstance(run, DocsRun):
+            run = validate_frame(run.frame, run.suite, parameters=run.parameters)
+        if run.docs_validation is None:
+            raise ValueError(f"{run.suite}: the suite result carries no GX validation to render")
+        results.append(run)
     out_dir = Path(out_dir).resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
@@ -397,27 +526,20 @@ def build_data_docs(runs: Iterable[DocsRun], out_dir: Path) -> dict[str, bool]:
                 "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
             },
         )
-        source = context.data_sources.add_pandas("par")
-        for run in runs:
-            suite = context.suites.add(load_suite(run.suite))
-            batch_definition = source.add_dataframe_asset(run.suite).add_batch_definition_whole_dataframe(
-                "whole"
+        for result in results:
+            validation = result.docs_validation
+            context.suites.add(load_suite(result.suite))
+            suite_id = ExpectationSuiteIdentifier(name=result.suite)
+            context.validation_results_store.store_validation_results(
+                suite_validation_result=validation,
+                suite_validation_result_identifier=ValidationResultIdentifier(
+                    expectation_suite_identifier=suite_id,
+                    run_id=validation.meta["run_id"],
+                    batch_identifier=validation.batch_id,
+                ),
+                expectation_suite_identifier=suite_id,
             )
-            definition = context.validation_definitions.add(
-                gx.ValidationDefinition(name=run.suite, data=batch_definition, suite=suite)
-            )
-            checkpoint = context.checkpoints.add(
-                gx.Checkpoint(
-                    name=f"{run.suite}_checkpoint",
-                    validation_definitions=[definition],
-                    actions=[],  # results are stored by the run; the site is built once below
-                    result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_VALUES},
-                )
-            )
-            result = checkpoint.run(
-                batch_parameters={"dataframe": run.frame}, expectation_parameters=dict(run.parameters)
-            )
-            outcome[run.suite] = bool(result.success)
+            outcome[result.suite] = bool(validation.success)
         context.build_data_docs(site_names=[DATA_DOCS_SITE])
         _mask_phones_in_tree(staging)
         staging.chmod(0o755)  # mkdtemp made it private; the site is meant to be read
