@@ -64,16 +64,8 @@ integrity as (
     select
         year,
         'payments: duplicate, unknown code or amount ≤ 0',
-        count(*)
-    from {{ ref('stg_payments__transactions') }}
-    where
-        transaction_id in (
-            select transaction_id from {{ ref('stg_payments__transactions') }}
-            group by transaction_id having count(*) > 1
-        )
-        or unit_code not in (select unit_code from units)
-        or procedure_code not in (select procedure_code from procedures)
-        or amount_vnd <= 0
+        sum(integrity_problems)
+    from {{ ref('int_payments__unit_month') }}
     group by year
     union all
     select

@@ -1,10 +1,6 @@
 -- One row per transaction id: identical rows are one, otherwise the later export wins (sources.md),
 -- also when the later row was quarantined (macro later_export_wins). Then rows dated after PAR_AS_OF,
 -- or before the programme, are ignored.
--- A table, not a view: choosing the winners reads every version of 15 M transactions at province
--- scale, and the unit-month facts and the ranking gate both read the result.
-{{ config(materialized='table') }}
-
 with ranked as (
     select * from {{ later_export_wins('payments', 'ma_giao_dich') }} as latest
 )
