@@ -168,7 +168,7 @@ def _record_json(columns: tuple[str, ...], alias: str) -> str:
 
 def _parsed(feed: str) -> str:
     return (
-        f"SELECT t.*, e.file_name, e.sort_key FROM {text_table(feed)} t "
+        f"SELECT t.*, e.file_name, e.sort_key, e.report_kind, e.report_period, e.report_date FROM {text_table(feed)} t "
         f"JOIN raw.exports e USING (export_id) WHERE e.parse_status = 'parsed'"
     )
 
@@ -274,15 +274,15 @@ def _dossiers_sql(replace: bool = False) -> list[str]:
     select = f"""
     WITH t AS ({_parsed("dossiers")}),
     typed AS (
-        SELECT t.*, e.report_kind = 'human' AS is_human,
-            CASE WHEN e.report_kind = 'human' THEN e.report_period ELSE {month_text("t.ky_bao_cao")} END AS period,
-            CASE WHEN e.report_kind = 'human' THEN CAST(e.report_date AS TIMESTAMP)
+        SELECT t.*, t.report_kind = 'human' AS is_human,
+            CASE WHEN t.report_kind = 'human' THEN t.report_period ELSE {month_text("t.ky_bao_cao")} END AS period,
+            CASE WHEN t.report_kind = 'human' THEN CAST(t.report_date AS TIMESTAMP)
                  ELSE {local_timestamp("t.ngay_xuat")} END AS version_ts,
             {txt("t.ma_don_vi")} AS unit_code_sent,
             {txt("t.ma_thu_tuc")} AS p_code,
             {values},
-            CASE WHEN e.report_kind = 'human' THEN {human_problems} ELSE {machine_problems} END AS count_problems
-        FROM t JOIN raw.exports e USING (export_id)
+            CASE WHEN t.report_kind = 'human' THEN {human_problems} ELSE {machine_problems} END AS count_problems
+        FROM t
     ),
     human_names AS (
         SELECT DISTINCT ten_don_vi, period FROM typed WHERE is_human AND period IS NOT NULL
