@@ -1,27 +1,9 @@
 -- Payment transactions per unit-month: successful ones, successful online ones, and all of them;
--- and the loaded transactions the ranking gate's integrity check counts (quality.md): an id twice, a
--- unit or procedure code not in the registers, an amount not above 0. The transactions (15 M at
--- province scale) are read once, here, and never written out row by row.
-with transactions as materialized (
-    select
-        transaction_id,
-        unit_code,
-        procedure_code,
-        period,
-        year,
-        amount_vnd,
-        is_successful,
-        is_online
-    from {{ ref('stg_payments__transactions') }}
-),
-
-repeated_ids as (
-    select transaction_id
-    from transactions
-    group by transaction_id
-    having count(*) > 1
-)
-
+-- and the loaded transactions the ranking gate's integrity check counts (quality.md): a unit or
+-- procedure code not in the registers, an amount not above 0. A transaction id cannot occur twice
+-- here: ingestion quarantines every copy of an id repeated inside an export, and later_export_wins
+-- keeps one export's row per id. The transactions (15 M at province scale) are read once, here, in
+-- one pass, and never written out row by row.
 select
     t.unit_code,
     t.period,
@@ -31,11 +13,9 @@ select
     count(*) as transactions,
     count(*) filter (
         where
-        r.transaction_id is not null
-        or t.unit_code not in (select u.unit_code from {{ ref('stg_registers__units') }} as u)
+        t.unit_code not in (select u.unit_code from {{ ref('stg_registers__units') }} as u)
         or t.procedure_code not in (select p.procedure_code from {{ ref('stg_registers__procedures') }} as p)
         or t.amount_vnd <= 0
     ) as integrity_problems
-from transactions as t
-left join repeated_ids as r on t.transaction_id = r.transaction_id
+from {{ ref('stg_payments__transactions') }} as t
 group by t.unit_code, t.period, t.year
