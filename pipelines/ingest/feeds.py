@@ -155,7 +155,8 @@ def text_table_ddl(feed: str) -> str:
     extra = ", source_format VARCHAR" if feed == "dossiers" else ""
     return (
         f"CREATE OR REPLACE TEMP TABLE {text_table(feed)} "
-        f"(export_id VARCHAR NOT NULL, row_number BIGINT NOT NULL{extra}, {cols})"
+        f"(export_id VARCHAR NOT NULL, row_number BIGINT NOT NULL{extra}, {cols}, "
+        "file_name VARCHAR, sort_key VARCHAR, report_kind VARCHAR, report_period VARCHAR, report_date DATE)"
     )
 
 
@@ -167,10 +168,8 @@ def _record_json(columns: tuple[str, ...], alias: str) -> str:
 
 
 def _parsed(feed: str) -> str:
-    return (
-        f"SELECT t.*, e.file_name, e.sort_key, e.report_kind, e.report_period, e.report_date FROM {text_table(feed)} t "
-        f"JOIN raw.exports e USING (export_id) WHERE e.parse_status = 'parsed'"
-    )
+    """The rows read (only readable exports leave rows), with their export's manifest fields."""
+    return f"SELECT t.* FROM {text_table(feed)} t"
 
 
 def _month_bounds(period: str) -> tuple[str, str]:
