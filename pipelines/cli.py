@@ -208,8 +208,12 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--faults", default="demo")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # GX logs its internals (temporary folders, datasource dumps) at INFO: not for this console
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    # GX logs its internals (temporary folders, datasource dumps) and alembic Dagster's storage
+    # migrations at INFO: not for this console (GX resets its loggers' levels, hence a filter)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(
+            lambda r: r.levelno >= logging.WARNING or not r.name.startswith(("great_expectations", "alembic"))
+        )
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     settings = load_settings()
     try:
