@@ -35,7 +35,6 @@ from pipelines.lib.warehouse import ensure_raw_schema
 
 log = logging.getLogger(__name__)
 PROGRAM_TARGETS = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "program_targets.csv"
-REGISTER_FILES = {"units": "units", "procedures": "procedures"}
 
 
 @dataclass
@@ -52,7 +51,7 @@ class IngestResult:
 
 
 def feed_folder(sources: Path, feed: str) -> Path:
-    if feed in REGISTER_FILES:
+    if feed in REGISTERS:  # both registers live in sources/registers, named after the feed
         return sources / "registers"
     return sources / feed
 
@@ -74,7 +73,7 @@ def discover_files(sources: Path, feed: str) -> list[Path]:
                 continue
         except OSError:
             continue
-        if feed in REGISTER_FILES and not path.stem.lower().startswith(REGISTER_FILES[feed]):
+        if feed in REGISTERS and not path.stem.lower().startswith(feed):
             continue
         files.append(path)
     return files
@@ -85,7 +84,7 @@ def collect(
 ) -> list[ArchivedExport]:
     exports = [archive.add_file(feed, path) for path in discover_files(settings.sources, feed)]
     url = settings.feed_url(feed)
-    if url and feed not in REGISTER_FILES:
+    if url and feed not in REGISTERS:
         exports.extend(_pull_http(settings, feed, url, con, archive))
     return exports
 
