@@ -26,7 +26,7 @@ import dagster as dg
 import pandas as pd
 
 from pipelines.lib.config import FEEDS, REGISTERS, Settings
-from pipelines.lib.warehouse import connect
+from pipelines.lib.warehouse import connect, table_exists
 from pipelines.quality import (
     FEED_FRAMES,
     FRAMES,
@@ -171,10 +171,7 @@ def _survey_extra(con, df: pd.DataFrame, result: SuiteResult, settings: Settings
 
 def _gap_count(con, gap_type: str) -> int | None:
     """How many rows of marts.reporting_gaps (the SQL side of the same rule) have this gap type."""
-    exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'marts' AND table_name = 'reporting_gaps'"
-    ).fetchone()[0]
-    if not exists:
+    if not table_exists(con, "marts", "reporting_gaps"):
         return None
     return con.execute("SELECT count(*) FROM marts.reporting_gaps WHERE gap_type = ?", [gap_type]).fetchone()[
         0

@@ -29,6 +29,7 @@ from pipelines.ingest.sql import (
     txt,
     valid_during,
 )
+from pipelines.lib.warehouse import table_exists
 
 DOSSIER_COUNTS = (
     "ton_ky_truoc",
@@ -724,7 +725,6 @@ CHECK_SQL = {
     "self_report": _self_report_sql,
     "national_indices": _national_indices_sql,
 }
-REGISTERS = ("units", "procedures")
 # what each feed's checks read besides the export itself (the fingerprint covers their content);
 # the names sent in Biểu II.06a reports are resolved by name_key, whose code is hashed instead
 CHECK_INPUTS = {
@@ -754,13 +754,8 @@ def fingerprint(con: duckdb.DuckDBPyConnection, feed: str) -> str:
 def is_current(con: duckdb.DuckDBPyConnection, feed: str, fp: str) -> bool:
     """True when `raw.<feed>` was checked against this fingerprint and every export it came from is
     still a parsed export of the feed: then only exports not checked yet need reading."""
-    if feed in REGISTERS:
-        return False
-    exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw' AND table_name = ?", [feed]
-    ).fetchone()[0]
     stored = con.execute("SELECT fingerprint FROM raw.check_fingerprints WHERE feed = ?", [feed]).fetchone()
-    if not exists or stored is None or stored[0] != fp:
+    if not table_exists(con, "raw", feed) or stored is None or stored[0] != fp:
         return False
     gone = con.execute(
         """SELECT count(*) FROM raw.checked_exports c

@@ -19,7 +19,6 @@ from pipelines.ingest import bieu_ii06a
 from pipelines.ingest.feeds import (
     FEED_SPECS,
     PERSONAL_COLUMNS,
-    REGISTERS,
     check,
     fingerprint,
     is_current,
@@ -29,9 +28,9 @@ from pipelines.ingest.feeds import (
 )
 from pipelines.ingest.readers import EXPORT_TABLE, ExportFormatError, quote_ident, read_machine_export
 from pipelines.lib.archive import Archive, ArchivedExport
-from pipelines.lib.config import PROGRAMME_FIRST_YEAR, Settings
+from pipelines.lib.config import PROGRAMME_FIRST_YEAR, REGISTERS, Settings
 from pipelines.lib.names import name_key, register_keys
-from pipelines.lib.warehouse import ensure_raw_schema
+from pipelines.lib.warehouse import ensure_raw_schema, table_exists
 
 log = logging.getLogger(__name__)
 PROGRAM_TARGETS = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "program_targets.csv"
@@ -259,10 +258,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE TABLE IF NOT EXISTS raw.unit_keys (unit_code VARCHAR, name_key VARCHAR)")
     con.execute("CREATE TABLE IF NOT EXISTS raw.unit_name_map (name_as_sent VARCHAR, name_key VARCHAR)")
     for feed in REGISTERS:  # the feeds' checks read the registers, even before any register arrived
-        if not con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw' AND table_name = ?",
-            [feed],
-        ).fetchone()[0]:
+        if not table_exists(con, "raw", feed):
             con.execute(text_table_ddl(feed))
             check(con, feed, replace=True)
     refresh_indicators(con)
@@ -337,20 +333,22 @@ def ingest(settings: Settings, feed: str, con: duckdb.DuckDBPyConnection) -> Ing
     result.exports_new = sum(e.is_new for e in exports)
     if feed in ("dossiers", "units"):
         refresh_unit_keys(con)
-    fp = fingerprint(con, feed)
-    if not is_current(con, feed, fp) and feed not in REGISTERS:
-        log.info("%s: registers or checks changed since the last run: every export is checked again", feed)
-        con.execute("BEGIN TRANSACTION")
-        reset(con, feed, fp)
-        con.execute("COMMIT")
-    pending = _pending(con, feed)
-    if feed in REGISTERS:
-        _read_and_check(con, feed, pending)
-        con.execute("INSERT OR REPLACE INTO raw.check_fingerprints VALUES (?, ?)", [feed, fp])
-    for i, export in enumerate([] if feed in REGISTERS else pending, start=1):
-        _read_and_check(con, feed, [export])
-        if i % 10 == 0 or i == len(pending):
-            log.info("%s: read and checked %d/%d exports", feed, i, len(pending))
+    if feed in REGISTERS:  # small snapshots: every export read again, the newest readable one wins
+        _read_and_check(con, feed, _pending(con, feed))
+    else:
+        fp = fingerprint(con, feed)
+        if not is_current(con, feed, fp):
+            log.info(
+                "%s: registers or checks changed since the last run: every export is checked again", feed
+            )
+            con.execute("BEGIN TRANSACTION")
+            reset(con, feed, fp)
+            con.execute("COMMIT")
+        pending = _pending(con, feed)
+        for i, export in enumerate(pending, start=1):
+            _read_and_check(con, feed, [export])
+            if i % 10 == 0 or i == len(pending):
+                log.info("%s: read and checked %d/%d exports", feed, i, len(pending))
     stats = con.execute(
         """SELECT count(*) FILTER (WHERE parse_status = 'parsed'), count(*) FILTER (WHERE parse_status = 'quarantined')
            FROM raw.exports WHERE feed = ?""",

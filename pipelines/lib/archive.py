@@ -18,6 +18,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.lib.warehouse import table_exists
+
 _CHUNK = 1 << 20
 _TMP_PID = re.compile(r"\.tmp(\d+)$|\.(\d+)\.tmp(?:\.wal)?$")
 
@@ -163,11 +165,7 @@ class Archive:
             "UPDATE raw.quarantine_rows SET file_name = ? WHERE feed = ? AND export_id = ?",
             [name, feed, export_id],
         )
-        has_table = self.con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw' AND table_name = ?",
-            [feed],
-        ).fetchone()[0]
-        if has_table:
+        if table_exists(self.con, "raw", feed):
             self.con.execute(
                 f'UPDATE raw."{feed}" SET file_name = ?, sort_key = ? WHERE export_id = ?',
                 [name, key, export_id],
