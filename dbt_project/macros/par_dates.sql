@@ -1,7 +1,13 @@
 {#- Dates of kpis.md's Conventions, in one place. -#}
 
+{#- "Now" for the run: the var `as_of` when given (unit tests, runs by hand), else the environment's
+    PAR_DBT_AS_OF, which the pipeline sets to its resolved PAR_AS_OF. The nightly run passes the date in
+    the environment, not as a var: a var that changes makes dbt parse the whole project again, a changed
+    environment variable only the files that use it. -#}
 {% macro as_of() -%}
-    cast('{{ var("as_of") }}' as date)
+    {%- set value = var("as_of", none) -%}
+    {%- if value is none -%}{%- set value = env_var("PAR_DBT_AS_OF") -%}{%- endif -%}
+    cast('{{ value }}' as date)
 {%- endmacro %}
 
 {% macro first_year() -%}

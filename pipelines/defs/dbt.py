@@ -7,11 +7,16 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
+from functools import cached_property
+from importlib.metadata import version as installed_version
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from packaging import version
+
+from pipelines.lib.config import today_local
 
 from .resources import ParSettingsResource
 
@@ -43,7 +48,11 @@ def ensure_manifest() -> None:
     fingerprint = _project_fingerprint()
     if dbt_project.manifest_path.exists() and stamp.exists() and stamp.read_text() == fingerprint:
         return
-    env = {**os.environ, "PAR_WAREHOUSE": os.environ.get("PAR_WAREHOUSE", "warehouse/par.duckdb")}
+    env = {
+        "PAR_DBT_AS_OF": today_local().isoformat(),  # any date parses; a run sets its own
+        **os.environ,
+        "PAR_WAREHOUSE": os.environ.get("PAR_WAREHOUSE", "warehouse/par.duckdb"),
+    }
     done = subprocess.run(
         [DBT_EXECUTABLE, "parse", "--quiet", "--profiles-dir", str(DBT_PROJECT_DIR)],
         cwd=DBT_PROJECT_DIR,
@@ -108,8 +117,12 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, par: ParSetti
     settings = par.get()
     # dbt runs as a subprocess against the same DuckDB file: no connection of ours is open here.
     os.environ["PAR_WAREHOUSE"] = str(settings.warehouse.resolve())
+    # The as-of date goes in the environment (macros/par_dates.sql): the vars stay the same from night
+    # to night, so dbt re-parses only the files that use the date, not the whole project.
+    os.environ["PAR_DBT_AS_OF"] = settings.as_of.isoformat()
+    dbt_vars = {name: value for name, value in settings.dbt_vars().items() if name != "as_of"}
     # Unit tests check the SQL, not the data: they run in `make test` (tests/test_dbt.py), not nightly.
-    args = ["build", "--exclude-resource-type", "unit_test", "--vars", json.dumps(settings.dbt_vars())]
+    args = ["build", "--exclude-resource-type", "unit_test", "--vars", json.dumps(dbt_vars)]
     invocation = dbt.cli(args, context=context)
     try:
         yield from invocation.stream()
@@ -136,6 +149,16 @@ def _keep_partial_parse(target_path: Path) -> None:
         os.replace(tmp, shared)
 
 
-dbt_resource = DbtCliResource(
+class ParDbtCliResource(DbtCliResource):
+    """dagster-dbt learns the dbt version by running `dbt --version` in a subprocess, again in every step
+    (~2.5 s each: dbt's imports). The executable is this environment's dbt, so its version is the
+    installed dbt-core's."""
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        return version.parse(installed_version("dbt-core"))
+
+
+dbt_resource = ParDbtCliResource(
     project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=DBT_EXECUTABLE
 )
