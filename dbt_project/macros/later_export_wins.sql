@@ -3,9 +3,9 @@
     otherwise the later export wins"), as a subquery. Versions are loaded and quarantined rows alike:
     when the latest version of an id was quarantined, the id keeps no row and counts nowhere, as a
     dossier unit-month's data is its winning version's loaded rows only. Almost every id has one
-    version, so ids are first grouped by a bare count (16 M transactions at province scale); only the
-    few with several versions are ranked, in "later export wins" order (raw.exports.sort_key), and
-    keep their winning export's row. An id is never both loaded and quarantined within one export
+    version, so ids are first found by their hashes occurring twice (16 M transactions at province
+    scale); only the few with several versions are ranked, in "later export wins" order
+    (raw.exports.sort_key), and keep their winning export's row. An id is never both loaded and quarantined within one export
     (duplicates inside an export are all quarantined).
 -#}
 {% macro later_export_wins(feed, id_column) -%}
@@ -23,10 +23,23 @@
         where q.feed = '{{ feed }}'
     ),
 
+    -- ids whose 64-bit hash occurs twice (sorting 16 M hashes is about twice as fast as grouping the
+    -- ids themselves); among their rows, the ids that really occur twice
+    candidate_hashes as (
+        select h
+        from (
+            select
+                h,
+                lag(h) over (order by h) as previous_h
+            from (select hash(version_id) as h from versions where version_id is not null)
+        )
+        where h = previous_h
+    ),
+
     contested_ids as (
         select version_id
         from versions
-        where version_id is not null
+        where version_id is not null and hash(version_id) in (select h from candidate_hashes)
         group by version_id
         having count(*) > 1
     ),
