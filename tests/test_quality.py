@@ -436,8 +436,20 @@ def _warn(wh: Path, name: str, **env):
     return check
 
 
+def freeze_winning_rows(warehouse: Path) -> None:
+    """The winning rows are a view over raw.dossiers: keep them as a table, so a test can alter exactly
+    the rows the dossier_balance check reads."""
+    execute(
+        warehouse,
+        "CREATE TABLE intermediate.frozen AS SELECT * FROM intermediate.int_dossiers__winning_rows",
+        "DROP VIEW intermediate.int_dossiers__winning_rows",
+        "ALTER TABLE intermediate.frozen RENAME TO int_dossiers__winning_rows",
+    )
+
+
 def test_dossier_balance_and_stock_continuity_warn(clean_wh, tmp_path):
     wh = copy_wh(clean_wh, tmp_path)
+    freeze_winning_rows(wh)
     execute(
         wh,
         # S01 2022-03: one row no longer balances; X01 2022-09: balanced, but its opening ≠ August's closing.
@@ -472,6 +484,7 @@ def test_stock_continuity_is_checked_per_procedure_not_on_totals(clean_wh, tmp_p
     by procedure: stock moved between procedures (totals unchanged) breaks twice, a procedure's closing
     split over two rows of the same key (its sum unchanged) does not break."""
     wh = copy_wh(clean_wh, tmp_path)
+    freeze_winning_rows(wh)
     table = "intermediate.int_dossiers__winning_rows"
     execute(
         wh,
