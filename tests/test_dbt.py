@@ -3,10 +3,12 @@ on a warehouse whose raw schema the real ingestion wrote from real files."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 from builders import (
     DOSSIER_COLUMNS,
     PAYMENT_COLUMNS,
@@ -57,3 +59,56 @@ def test_dbt_build_with_unit_and_data_tests(make_settings, tmp_path):
     data_tests = [r for r in results if r["unique_id"].startswith("test.")]
     assert len(unit_tests) >= 30 and all(r["status"] == "pass" for r in unit_tests)
     assert len(data_tests) >= 50
+
+
+def test_the_dbt_resource_knows_the_version_of_the_dbt_it_runs():
+    """The resource reads dbt-core's version from the package metadata instead of running `dbt --version`
+    in every step: it must be the version the executable itself reports."""
+    from pipelines.defs.dbt import DBT_EXECUTABLE, dbt_resource
+
+    out = subprocess.run([DBT_EXECUTABLE, "--version"], capture_output=True, text=True, check=True).stdout
+    installed = re.search(r"installed:\s*(\d+\.\d+\.\d+)", out)
+    assert installed, out
+    assert str(dbt_resource._cli_version) == installed.group(1)
+
+
+def test_a_new_as_of_date_reaches_dbt_without_a_full_parse(make_settings, tmp_path, monkeypatch):
+    """The nightly dbt step (Dagster, dagster-dbt) gets the as-of date from the environment: the marts
+    follow the new date, and dbt re-parses only the files that use it (a changed var would re-parse
+    the whole project every night)."""
+    import dagster as dg
+
+    from pipelines.defs.dbt import dbt_resource, par_dbt_assets
+    from pipelines.defs.resources import ParSettingsResource
+
+    src = tmp_path / "sources"
+    write_registers(src)
+    write_csv(
+        src / "dossiers" / "dossiers_2024-03.csv",
+        DOSSIER_COLUMNS,
+        [dossier_row("2024-03", "S01", "1.004227", (2, 5, 3, 0, 4, 2, 1, 2, 1, 0), "2024-04-05T08:00:00")],
+    )
+    settings = make_settings()
+    ingest_all(settings)
+    monkeypatch.setenv("PAR_WAREHOUSE", str(settings.warehouse))
+    monkeypatch.setenv("PAR_SOURCES", str(settings.sources))
+    logs = []
+    for as_of in ("2024-06-15", "2025-02-15"):
+        monkeypatch.setenv("PAR_AS_OF", as_of)
+        result = dg.materialize(
+            [par_dbt_assets],
+            resources={"dbt": dbt_resource, "par": ParSettingsResource()},
+            raise_on_error=False,
+        )
+        assert result.success
+        run_prefix = f"par_dbt-{result.run_id[:7]}-"
+        (target,) = [p for p in (DBT_DIR / "target").iterdir() if p.name.startswith(run_prefix)]
+        logs.append((target / "dbt.log").read_text())
+        with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+            years = [
+                r[0]
+                for r in con.execute("SELECT DISTINCT year FROM marts.kpi_unit_year ORDER BY 1").fetchall()
+            ]
+        assert years[-1] == int(as_of[:4])  # marts hold the programme's years up to the as-of year
+    assert "config vars, config profile, or config target have changed" not in logs[1]
+    assert "Unable to do partial parsing" not in logs[1]
