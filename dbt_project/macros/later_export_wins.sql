@@ -31,8 +31,8 @@
             select
                 h,
                 lag(h) over (order by h) as previous_h
-            from (select hash(version_id) as h from versions where version_id is not null)
-        )
+            from (select hash(version_id) as h from versions where version_id is not null) as ids
+        ) as sorted_ids
         where h = previous_h
     ),
 
