@@ -6,7 +6,10 @@ with received as (
         year(month_start) as year,
         procedure_code
     from {{ ref('int_dossiers__winning_rows') }}
-    where source_format = 'machine' and procedure_code is not null
+    where
+        source_format = 'machine'
+        -- only fee-bearing procedures are kept below: leave the others out before grouping
+        and procedure_code in (select procedure_code from {{ ref('stg_registers__procedures') }} where is_fee_bearing)
     group by unit_code, year(month_start), period, procedure_code
     having sum(received_online + received_in_person + received_postal) >= 1
 )
