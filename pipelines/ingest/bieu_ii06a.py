@@ -14,8 +14,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.ingest.readers import (
-    ExportFormatError,
+from pipelines.ingest.readers import ExportFormatError
+from pipelines.ingest.xlsx import (
     Uncomputed,
     cell_text,
     open_workbook,
@@ -126,16 +126,11 @@ def parse_report_date(title: str) -> dt.date | None:
 
 
 def parse(path: Path) -> HumanReport:
-    workbook = open_workbook(path)
-    formulas = open_workbook(path, data_only=False)  # formulas saved without a value are refused
-    try:
+    with open_workbook(path) as workbook:  # formulas saved without a value come as Uncomputed
         for sheet in visible_sheets(workbook):
-            report = _parse_sheet(sheet_rows(sheet, formulas[sheet.title]))
+            report = _parse_sheet(sheet_rows(sheet))
             if report is not None:
                 return report
-    finally:
-        workbook.close()
-        formulas.close()
     raise ExportFormatError("Biểu II.06a: no sheet with an 'STT | Đơn vị' header row")
 
 

@@ -10,22 +10,15 @@ from __future__ import annotations
 
 import codecs
 import csv
-import datetime as dt
 import io
 import json
 import unicodedata
-import zipfile
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 
 EXPORT_TABLE = "_export"
-MAX_XLSX_UNCOMPRESSED = 400 * 1024 * 1024
-MAX_XLSX_RATIO = 200
 MAX_LINE_BYTES = 1 << 20  # a CSV line longer than this is refused (DuckDB's max_line_size)
-MAX_CELL_CHARS = 32_767  # Excel's own cell limit; anything longer is not a real export
-EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 
 
 class ExportFormatError(ValueError):
@@ -45,7 +38,7 @@ def sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _unique(names: list[str]) -> list[str]:
+def unique_names(names: list[str]) -> list[str]:
     seen: dict[str, int] = {}
     out = []
     for i, name in enumerate(names):
@@ -84,7 +77,7 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
         raise ExportFormatError("file is empty (no header row)")
     delim = ";" if first_line.count(";") > first_line.count(",") else ","
     header = next(csv.reader(io.StringIO(first_line), delimiter=delim))
-    names = _unique([norm_header(h) for h in header])
+    names = unique_names([norm_header(h) for h in header])
     columns = "{" + ", ".join(f"{sql_literal(n)}: 'VARCHAR'" for n in names) + "}"
     try:
         con.execute(
@@ -178,154 +171,6 @@ def _is_wrapper(head: str) -> bool:
     return isinstance(obj, dict) and "items" in obj
 
 
-def check_zip(path: Path) -> None:
-    """Refuse archives that are not XLSX or that would inflate far beyond their size (zip bombs)."""
-    try:
-        with zipfile.ZipFile(path) as zf:
-            infos = zf.infolist()
-            total = sum(i.file_size for i in infos)
-            packed = max(1, sum(i.compress_size for i in infos))
-            names = {i.filename for i in infos}
-    except zipfile.BadZipFile as exc:
-        raise ExportFormatError("file is not a valid XLSX workbook (not a zip archive)") from exc
-    if "[Content_Types].xml" not in names:
-        raise ExportFormatError("file is not an XLSX workbook ([Content_Types].xml missing)")
-    if total > MAX_XLSX_UNCOMPRESSED or total / packed > MAX_XLSX_RATIO:
-        raise ExportFormatError(
-            f"XLSX refused: it would inflate to {total} bytes from {packed} (ratio {total // packed})"
-        )
-
-
-class Uncomputed:
-    """A formula cell saved without its value (written by a tool that does not calculate, not by Excel).
-    Reading it as blank would load 0 for a count nobody computed (fault drill 3): refuse the export."""
-
-    def __init__(self, formula: str, row: int, column: int):
-        self.formula, self.row, self.column = formula, row, column
-
-    def __str__(self) -> str:  # title and footer lines read it as the blank it shows
-        return ""
-
-    def reason(self) -> str:
-        from openpyxl.utils import get_column_letter
-
-        return (
-            f"cell {get_column_letter(self.column)}{self.row} holds a formula ({self.formula[:60]}) saved "
-            "without its value: open and save the file in Excel, or send the values"
-        )
-
-
-def sheet_rows(sheet, formula_sheet):
-    """Rows of values (cached results of formulas, never evaluated); a formula cell without a cached
-    result comes as `Uncomputed` instead of None. Both read-only sheets yield every row from 1 on."""
-    formulas = formula_sheet.iter_rows(values_only=True)
-    for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-        frow = next(formulas, None) or ()
-        if row and None in row and frow:
-            row = tuple(
-                Uncomputed(f, number, j + 1)
-                if v is None and j < len(frow) and isinstance(f := frow[j], str) and f.startswith("=")
-                else v
-                for j, v in enumerate(row)
-            )
-        yield row
-
-
-def cell_text(value: object, *, as_date: bool = False) -> str | None:
-    """Text of an XLSX cell as a CSV would carry it (an XLSX `4.0` is the integer 4)."""
-    if value is None:
-        return None
-    if isinstance(value, Uncomputed):
-        raise ExportFormatError(value.reason())
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, dt.datetime):
-        return (
-            value.isoformat(sep="T")
-            if (value.hour, value.minute, value.second) != (0, 0, 0)
-            else value.date().isoformat()
-        )
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, dt.time):
-        return value.isoformat()
-    if isinstance(value, int | float):
-        if as_date and 1 <= value < 2958466:  # an Excel date stored as its serial number
-            stamp = EXCEL_EPOCH + dt.timedelta(days=float(value))
-            return stamp.date().isoformat() if float(value).is_integer() else stamp.isoformat(sep="T")
-        if isinstance(value, float) and value.is_integer():
-            return str(int(value))
-        return repr(value) if isinstance(value, float) else str(value)
-    text = str(value)
-    if len(text) > MAX_CELL_CHARS:
-        text = text[:MAX_CELL_CHARS]
-    return text
-
-
-def open_workbook(path: Path, *, data_only: bool = True):
-    """Open an XLSX read-only with cached values (formulas are never evaluated); with data_only=False,
-    formulas as their text (to tell a formula saved without its value from a blank cell)."""
-    import openpyxl
-
-    check_zip(path)
-    try:
-        return openpyxl.load_workbook(path, read_only=True, data_only=data_only)
-    except Exception as exc:  # openpyxl raises many kinds for broken files
-        raise ExportFormatError(f"XLSX cannot be opened: {type(exc).__name__}: {exc}"[:300]) from exc
-
-
-def visible_sheets(workbook) -> list:
-    return [ws for ws in workbook.worksheets if getattr(ws, "sheet_state", "visible") == "visible"]
-
-
-def read_xlsx_table(
-    con: duckdb.DuckDBPyConnection, path: Path, key_column: str, date_columns: frozenset[str] = frozenset()
-) -> list[str]:
-    """A machine-column XLSX (surveys, self-report): the header is the first row, within the first 30
-    of the first visible sheet that has it, containing `key_column`."""
-    workbook = open_workbook(path)
-    formulas = open_workbook(path, data_only=False)
-    try:
-        for sheet in visible_sheets(workbook):
-            rows = sheet_rows(sheet, formulas[sheet.title])
-            header: list[str] | None = None
-            for _ in range(30):
-                row = next(rows, None)
-                if row is None:
-                    break
-                names = [norm_header(v) for v in row]
-                if key_column in names:
-                    header = _unique(names)
-                    break
-            if header is None:
-                continue
-            flags = [h in date_columns for h in header]
-            records = []
-            for row in rows:
-                if row is None or all(v is None or (isinstance(v, str) and not v.strip()) for v in row):
-                    continue
-                records.append([cell_text(v, as_date=f) for v, f in zip(row, flags, strict=False)])
-            frame = pd.DataFrame(
-                records, columns=header[: len(records[0])] if records else header, dtype=object
-            )
-            for name in header:
-                if name not in frame.columns:
-                    frame[name] = None
-            frame = frame.astype(object).where(frame.notna(), None)
-            con.register("_xlsx_frame", frame)
-            cols = ", ".join(f"CAST({quote_ident(n)} AS VARCHAR) AS {quote_ident(n)}" for n in header)
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {EXPORT_TABLE} AS "
-                f"SELECT row_number() OVER () AS _row, {cols} FROM _xlsx_frame"
-            )
-            con.unregister("_xlsx_frame")
-            return header
-    finally:
-        workbook.close()
-        formulas.close()
-    raise ExportFormatError(f"no visible sheet has a header row with column '{key_column}'")
-
-
 def read_machine_export(
     con: duckdb.DuckDBPyConnection,
     path: Path,
@@ -339,5 +184,7 @@ def read_machine_export(
     if suffix in (".json", ".jsonl", ".ndjson"):
         return read_json(con, path, columns)
     if suffix in (".xlsx", ".xlsm"):
+        from pipelines.ingest.xlsx import read_xlsx_table
+
         return read_xlsx_table(con, path, key_column, date_columns)
     raise ExportFormatError(f"unsupported file type '{suffix}' (expected .csv, .json, .jsonl or .xlsx)")
