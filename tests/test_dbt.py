@@ -23,14 +23,19 @@ DBT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 DBT = str(Path(sys.executable).with_name("dbt"))
 
 
-def test_dbt_build_with_unit_and_data_tests(make_settings, tmp_path):
-    src = tmp_path / "sources"
+def write_registers_and_a_dossier_month(src: Path) -> None:
+    """The registers, and one machine export of March 2024 for S01."""
     write_registers(src)
     write_csv(
         src / "dossiers" / "dossiers_2024-03.csv",
         DOSSIER_COLUMNS,
         [dossier_row("2024-03", "S01", "1.004227", (2, 5, 3, 0, 4, 2, 1, 2, 1, 0), "2024-04-05T08:00:00")],
     )
+
+
+def test_dbt_build_with_unit_and_data_tests(make_settings, tmp_path):
+    src = tmp_path / "sources"
+    write_registers_and_a_dossier_month(src)
     write_bieu_ii06a(
         src / "dossiers" / "bieu_2024-03.xlsx", [("Công an tỉnh", 2, 1, 1, 0, 2, 2, 0, 0, 0, 0, 0)]
     )
@@ -82,12 +87,7 @@ def test_a_new_as_of_date_reaches_dbt_without_a_full_parse(make_settings, tmp_pa
     from pipelines.defs.resources import ParSettingsResource
 
     src = tmp_path / "sources"
-    write_registers(src)
-    write_csv(
-        src / "dossiers" / "dossiers_2024-03.csv",
-        DOSSIER_COLUMNS,
-        [dossier_row("2024-03", "S01", "1.004227", (2, 5, 3, 0, 4, 2, 1, 2, 1, 0), "2024-04-05T08:00:00")],
-    )
+    write_registers_and_a_dossier_month(src)
     settings = make_settings()
     ingest_all(settings)
     monkeypatch.setenv("PAR_WAREHOUSE", str(settings.warehouse))
