@@ -69,8 +69,13 @@ class Uncomputed:
 
 def cell_text(value: object, *, as_date: bool = False) -> str | None:
     """Text of an XLSX cell as a CSV would carry it (an XLSX `4.0` is the integer 4)."""
+    kind = value.__class__
+    if kind is str:  # the commonest cases first: text, then a count
+        return value if len(value) <= MAX_CELL_CHARS else value[:MAX_CELL_CHARS]
     if value is None:
         return None
+    if kind is int and not as_date:
+        return str(value)
     if isinstance(value, Uncomputed):
         raise ExportFormatError(value.reason())
     if isinstance(value, bool):
@@ -628,19 +633,7 @@ def read_xlsx_table(
             for row in rows:
                 if row is None or all(v is None or (isinstance(v, str) and not v.strip()) for v in row):
                     continue
-                # cell_text, with its two commonest cases (text, an integer not in a date column) inline
-                records.append(
-                    [
-                        v
-                        if (c := v.__class__) is str and len(v) <= MAX_CELL_CHARS
-                        else None
-                        if v is None
-                        else str(v)
-                        if c is int and not f
-                        else cell_text(v, as_date=f)
-                        for v, f in zip(row, flags, strict=False)
-                    ]
-                )
+                records.append([cell_text(v, as_date=f) for v, f in zip(row, flags, strict=False)])
             frame = pd.DataFrame(
                 records, columns=header[: len(records[0])] if records else header, dtype=object
             )
