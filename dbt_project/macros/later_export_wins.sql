@@ -23,23 +23,13 @@
         where q.feed = '{{ feed }}'
     ),
 
-    -- ids whose 64-bit hash occurs twice (sorting 16 M hashes is about twice as fast as grouping the
-    -- ids themselves); among their rows, the ids that really occur twice
-    candidate_hashes as (
-        select h
-        from (
-            select
-                h,
-                lag(h) over (order by h) as previous_h
-            from (select hash(version_id) as h from versions where version_id is not null) as ids
-        ) as sorted_ids
-        where h = previous_h
-    ),
-
+    -- ids with several versions, found through their hashes (macro hashes_seen_twice)
     contested_ids as (
         select version_id
         from versions
-        where version_id is not null and hash(version_id) in (select h from candidate_hashes)
+        where
+            version_id is not null
+            and hash(version_id) in {{ hashes_seen_twice('versions', 'version_id', 'version_id is not null') }}
         group by version_id
         having count(*) > 1
     ),

@@ -19,19 +19,6 @@ dossier_rows as (
     select * from {{ ref('int_dossiers__winning_rows') }}
 ),
 
--- a unit × procedure × month key twice: only the rows whose key hash occurs twice are grouped by key
--- (sorting 5.7 M hashes at province scale costs less than grouping 5.7 M keys)
-dossier_key_candidates as (
-    select h
-    from (
-        select
-            h,
-            lag(h) over (order by h) as previous_h
-        from (select hash(unit_code, period, procedure_code, month_start) as h from dossier_rows) as keys
-    ) as sorted_keys
-    where h = previous_h
-),
-
 -- the other dossier checks in one pass over the rows (years without a violation count 0)
 dossier_checks as (
     select
@@ -60,7 +47,10 @@ integrity as (
     from (
         select month_start
         from dossier_rows
-        where hash(unit_code, period, procedure_code, month_start) in (select h from dossier_key_candidates)
+        -- a unit × procedure × month key twice: only rows whose key hash occurs twice are grouped
+        where
+            hash(unit_code, period, procedure_code, month_start)
+            in {{ hashes_seen_twice('dossier_rows', 'unit_code, period, procedure_code, month_start') }}
         group by unit_code, period, procedure_code, month_start
         having count(*) > 1
     ) as duplicated
