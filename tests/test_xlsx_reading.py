@@ -103,19 +103,7 @@ def survey_workbook(path: Path, *, values: dict[str, str]) -> Path:
     decoy.sheet_state = "hidden"
     ws = wb.create_sheet("Khảo sát")
     ws.append(["Kết quả khảo sát tháng 3/2024"])
-    ws.append(
-        [
-            "MA_PHIEU",
-            " so_nguyen",
-            "so_thuc_nguyen",
-            "so_thuc",
-            "dung_sai",
-            "ngay",
-            "thoi_diem",
-            "ghi_chu",
-            "tong",
-        ]
-    )
+    ws.append(["MA_PHIEU", " so_nguyen", *HEADER[2:]])  # read as HEADER: case and blanks normalised
     ws.append(["P1", 4, 4.0, 2.5, True, 45366, dt.datetime(2024, 3, 15, 8, 30), "  Cảm ơn  ", "=B3+1"])
     ws.append([])
     ws.append(["P2", -7, 1e20, 0.1, False, dt.datetime(2024, 3, 16), 45366.75, None, "=B5*2"])
