@@ -338,8 +338,14 @@ def ingest(settings: Settings, feed: str, con: duckdb.DuckDBPyConnection) -> Ing
     else:
         fp = fingerprint(con, feed)
         if not is_current(con, feed, fp):
+            checked = con.execute(
+                "SELECT count(*) FROM raw.checked_exports WHERE feed = ?", [feed]
+            ).fetchone()
             log.info(
-                "%s: registers or checks changed since the last run: every export is checked again", feed
+                "%s: registers or checks changed since the last run: every export is checked again"
+                if checked[0]
+                else "%s: first load: every export is read and checked",
+                feed,
             )
             con.execute("BEGIN TRANSACTION")
             reset(con, feed, fp)
