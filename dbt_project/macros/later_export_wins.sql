@@ -3,9 +3,13 @@
     otherwise the later export wins"), as a subquery. Versions are loaded and quarantined rows alike:
     when the latest version of an id was quarantined, the id keeps no row and counts nowhere, as a
     dossier unit-month's data is its winning version's loaded rows only. Almost every id has one
-    version, so ids are first found by their hashes occurring twice (16 M transactions at province
-    scale); only the few with several versions are ranked, in "later export wins" order
-    (raw.exports.sort_key), and keep their winning export's row. An id is never both loaded and quarantined within one export
+    version (16 M transactions at province scale), so the few with several are found cheaply:
+    - an id can be in two exports only if the two exports' id ranges (min .. max) overlap, so only
+      the ids of exports whose range overlaps another export's are compared (monthly exports whose
+      ids carry their month overlap nobody: nothing is compared); exact, as a pre-filter;
+    - among those, ids are found by their hashes occurring twice (macro hashes_seen_twice).
+    Only the ids with several versions are ranked, in "later export wins" order (raw.exports.sort_key),
+    and keep their winning export's row. An id is never both loaded and quarantined within one export
     (duplicates inside an export are all quarantined).
 -#}
 {% macro later_export_wins(feed, id_column) -%}
@@ -23,13 +27,32 @@
         where q.feed = '{{ feed }}'
     ),
 
+    -- an id shared by two exports lies in both exports' id ranges: only overlapping exports can share one
+    export_ranges as (
+        select
+            export_id,
+            min(version_id) as first_id,
+            max(version_id) as last_id
+        from versions
+        where version_id is not null
+        group by export_id
+    ),
+    overlapping_exports as (
+        select distinct a.export_id
+        from export_ranges as a
+        inner join export_ranges as b
+            on a.export_id <> b.export_id and a.first_id <= b.last_id and b.first_id <= a.last_id
+    ),
+    candidate_versions as (
+        select v.version_id
+        from versions as v
+        where v.version_id is not null and v.export_id in (select o.export_id from overlapping_exports as o)
+    ),
     -- ids with several versions, found through their hashes (macro hashes_seen_twice)
     contested_ids as (
         select version_id
-        from versions
-        where
-            version_id is not null
-            and hash(version_id) in {{ hashes_seen_twice('versions', 'version_id', 'version_id is not null') }}
+        from candidate_versions
+        where hash(version_id) in {{ hashes_seen_twice('candidate_versions', 'version_id') }}
         group by version_id
         having count(*) > 1
     ),

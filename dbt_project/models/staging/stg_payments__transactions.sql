@@ -14,6 +14,7 @@ select
     thoi_diem as paid_at,
     strftime(thoi_diem, '%Y-%m') as period,
     year(thoi_diem) as year,
+    month(thoi_diem) as month,
     so_tien as amount_vnd,
     kenh as channel,
     trang_thai as status,
