@@ -26,6 +26,7 @@ from pipelines.ingest.pipeline import ingest  # noqa: E402
 from pipelines.lib.config import FEEDS, REGISTERS, load_settings  # noqa: E402
 from pipelines.lib.warehouse import connect  # noqa: E402
 from pipelines.quality import FEED_FRAMES, FRAMES, read_frame, run_frame  # noqa: E402
+from pipelines.quality.feed_groups import forget_groups  # noqa: E402
 from pipelines.quality.gx import (  # noqa: E402
     PersonalDataError,
     list_suites,
@@ -300,9 +301,12 @@ def copy_wh(clean: Path, tmp_path: Path) -> Path:
 
 
 def execute(warehouse: Path, *statements: str) -> None:
+    """Edit the warehouse by hand. Loaded rows edited in place: the kept check groups are forgotten, as
+    docs/decisions.md asks of anyone who edits raw rows (pipelines/quality/feed_groups.py)."""
     with connect(warehouse) as con:
         for statement in statements:
             con.execute(statement)
+        forget_groups(con)
 
 
 def validate(warehouse: Path, name: str, **env):

@@ -31,6 +31,8 @@ from pipelines.lib.archive import Archive, ArchivedExport
 from pipelines.lib.config import PROGRAMME_FIRST_YEAR, REGISTERS, Settings
 from pipelines.lib.names import name_key, register_keys
 from pipelines.lib.warehouse import ensure_raw_schema, table_exists
+from pipelines.quality.feed_groups import keep_groups
+from pipelines.quality.frames import FEED_GROUPS
 
 log = logging.getLogger(__name__)
 PROGRAM_TARGETS = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "program_targets.csv"
@@ -355,6 +357,11 @@ def ingest(settings: Settings, feed: str, con: duckdb.DuckDBPyConnection) -> Ing
             _read_and_check(con, feed, [export])
             if i % 10 == 0 or i == len(pending):
                 log.info("%s: read and checked %d/%d exports", feed, i, len(pending))
+        # the feed's check frame, grouped per export (pipelines/quality/feed_groups.py)
+        if feed in FEED_GROUPS:
+            grouped = keep_groups(con, FEED_GROUPS[feed])
+            if grouped:
+                log.info("%s: check groups kept for %d export(s)", feed, grouped)
     stats = con.execute(
         """SELECT count(*) FILTER (WHERE parse_status = 'parsed'), count(*) FILTER (WHERE parse_status = 'quarantined')
            FROM raw.exports WHERE feed = ?""",

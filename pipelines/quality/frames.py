@@ -18,6 +18,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from pipelines.quality.feed_groups import FeedGroups, kept_groups_current
+
 RANKING_GROUPS = "('so_nganh', 'nganh_doc', 'ubnd_huyen', 'ubnd_xa')"
 DOSSIER_COUNTS = (
     "ton_ky_truoc",
@@ -51,49 +53,16 @@ def _unit_known(code: str) -> str:
 
 
 # --- 1. Schema and validity of each feed (on raw/<feed>) -------------------------------------------
-# The big feeds (millions of dossier rows and payment transactions at province scale) are aggregated in one
-# pass to the frame's grain: a timestamp's month is grouped as year and month numbers and formatted after
-# grouping, and the unit is looked up in the register once per group, not per row. A key twice in one export
-# is found without partitioning every row by its key: the 64-bit hashes of all keys are sorted, and only the
-# rows whose hash occurs twice — every duplicated key, and rarely two keys sharing a hash — are partitioned
-# by their key (exact; NULLs compare equal, as in PARTITION BY).
+# The big feeds (millions of dossier rows and payment transactions at province scale) are first grouped per
+# export at the frame's grain (`FeedGroups`, pipelines/quality/feed_groups.py): every column of the frame
+# is an aggregate that combines across exports, and a key twice in one export is a matter of that export
+# alone. Ingestion keeps those groups for every loaded export (`raw.check_groups_<feed>`), so a night with
+# one new export groups only that export's rows; the frame combines the groups and looks each unit up in the
+# register once per group. When the kept groups do not match the loaded rows (or the registers and checks
+# changed since), the frame is grouped from the rows themselves, which gives the same frame.
 
-
-def _feed_sql(table: str, key: tuple[str, ...], groups: dict[str, str], aggregates: str, select: str) -> str:
-    """The frame of a feed: `groups` (alias → expression over `table`) and `aggregates` per group, the rows
-    of the group whose `key` occurs more than once in the table (`duplicate_key_rows`), then `select`."""
-    group = ", ".join(f"{expr} AS {alias}" for alias, expr in groups.items())
-    on = " AND ".join(f"d.{alias} IS NOT DISTINCT FROM g.{alias}" for alias in groups)
-    cols = ", ".join(key)
-    return f"""
-WITH g AS (
-    SELECT {group},
-        {aggregates}
-    FROM {table}
-    GROUP BY ALL
-),
-candidates AS (
-    SELECT h FROM (SELECT h, lag(h) OVER (ORDER BY h) AS previous FROM (SELECT hash({cols}) AS h FROM {table}))
-    WHERE h = previous
-),
-d AS (
-    SELECT {group}, count(*) AS duplicate_key_rows
-    FROM (
-        SELECT *, count(*) OVER (PARTITION BY {cols}) AS key_count
-        FROM {table} WHERE hash({cols}) IN (SELECT h FROM candidates)
-    )
-    WHERE key_count > 1
-    GROUP BY ALL
-),
-f AS (
-    SELECT g.*, coalesce(d.duplicate_key_rows, 0) AS duplicate_key_rows
-    FROM g LEFT JOIN d ON {on}
-)
-{select}"""
-
-
-_DOSSIERS = _feed_sql(
-    "raw.dossiers",
+_DOSSIERS = FeedGroups(
+    "dossiers",
     ("export_id", "ky_bao_cao", "ma_don_vi", "ma_thu_tuc"),
     {
         "file_name": "file_name",
@@ -102,15 +71,26 @@ _DOSSIERS = _feed_sql(
         "period": "ky_bao_cao",
         "source_format": "source_format",
     },
-    f"""count(*) AS rows,
-        min(least({", ".join(DOSSIER_COUNTS)}, CASE WHEN source_format = 'machine' THEN tra_lai_rut END))
-            AS min_count,
-        count(*) FILTER (WHERE ky_bao_cao IS NULL OR ma_don_vi IS NULL
+    (
+        ("rows", "count(*)", "sum"),
+        (
+            "min_count",
+            f"min(least({', '.join(DOSSIER_COUNTS)}, CASE WHEN source_format = 'machine' THEN tra_lai_rut END))",
+            "min",
+        ),
+        (
+            "missing_required_rows",
+            f"""count(*) FILTER (WHERE ky_bao_cao IS NULL OR ma_don_vi IS NULL
             OR {" OR ".join(f"{c} IS NULL" for c in DOSSIER_COUNTS)}
-            OR (source_format = 'machine' AND (ma_thu_tuc IS NULL OR ngay_xuat IS NULL OR tra_lai_rut IS NULL)))
-            AS missing_required_rows,
-        count(*) FILTER (WHERE ma_thu_tuc IS NOT NULL AND ma_thu_tuc NOT IN (SELECT ma_thu_tuc FROM raw.procedures))
-            AS unknown_procedure_rows""",
+            OR (source_format = 'machine' AND (ma_thu_tuc IS NULL OR ngay_xuat IS NULL OR tra_lai_rut IS NULL)))""",
+            "sum",
+        ),
+        (
+            "unknown_procedure_rows",
+            "count(*) FILTER (WHERE ma_thu_tuc IS NOT NULL AND ma_thu_tuc NOT IN (SELECT ma_thu_tuc FROM raw.procedures))",
+            "sum",
+        ),
+    ),
     f"""SELECT file_name, export, unit_code, period, source_format, rows, min_count, missing_required_rows,
     unknown_procedure_rows, duplicate_key_rows, {_unit_known("unit_code")} AS unit_known
 FROM f
@@ -118,8 +98,8 @@ ORDER BY file_name, export, unit_code, period, source_format
 """,
 )
 
-_PAYMENTS = _feed_sql(
-    "raw.payments",
+_PAYMENTS = FeedGroups(
+    "payments",
     ("export_id", "ma_giao_dich"),
     {
         "file_name": "file_name",
@@ -130,12 +110,21 @@ _PAYMENTS = _feed_sql(
         "kenh": "kenh",
         "trang_thai": "trang_thai",
     },
-    """count(*) AS rows,
-        min(so_tien) AS min_amount,
-        count(*) FILTER (WHERE ma_giao_dich IS NULL OR ma_thu_tuc IS NULL OR ma_don_vi IS NULL OR thoi_diem IS NULL
-            OR so_tien IS NULL OR kenh IS NULL OR trang_thai IS NULL) AS missing_required_rows,
-        count(*) FILTER (WHERE ma_thu_tuc IS NOT NULL AND ma_thu_tuc NOT IN (SELECT ma_thu_tuc FROM raw.procedures))
-            AS unknown_procedure_rows""",
+    (
+        ("rows", "count(*)", "sum"),
+        ("min_amount", "min(so_tien)", "min"),
+        (
+            "missing_required_rows",
+            """count(*) FILTER (WHERE ma_giao_dich IS NULL OR ma_thu_tuc IS NULL OR ma_don_vi IS NULL
+            OR thoi_diem IS NULL OR so_tien IS NULL OR kenh IS NULL OR trang_thai IS NULL)""",
+            "sum",
+        ),
+        (
+            "unknown_procedure_rows",
+            "count(*) FILTER (WHERE ma_thu_tuc IS NOT NULL AND ma_thu_tuc NOT IN (SELECT ma_thu_tuc FROM raw.procedures))",
+            "sum",
+        ),
+    ),
     f"""SELECT file_name, export, unit_code, strftime(make_date(y, m, 1), '%Y-%m') AS period, kenh, trang_thai,
     rows, min_amount, missing_required_rows, unknown_procedure_rows, duplicate_key_rows,
     {_unit_known("unit_code")} AS unit_known
@@ -145,8 +134,8 @@ ORDER BY file_name, export, unit_code, period, kenh, trang_thai
 )
 
 # Survey answers: the smallest and largest answer of each group (blank = not answered).
-_SURVEYS = _feed_sql(
-    "raw.surveys",
+_SURVEYS = FeedGroups(
+    "surveys",
     ("export_id", "ma_phieu"),
     {
         "file_name": "file_name",
@@ -157,11 +146,17 @@ _SURVEYS = _feed_sql(
         "loai_khao_sat": "loai_khao_sat",
         "kenh": "kenh",
     },
-    f"""count(*) AS responses,
-        min(least({", ".join(QUESTIONS)})) AS min_answer,
-        max(greatest({", ".join(QUESTIONS)})) AS max_answer,
-        count(*) FILTER (WHERE ma_phieu IS NULL OR loai_khao_sat IS NULL OR ma_don_vi IS NULL OR ngay_khao_sat IS NULL)
-            AS missing_required_rows""",
+    (
+        ("responses", "count(*)", "sum"),
+        ("min_answer", f"min(least({', '.join(QUESTIONS)}))", "min"),
+        ("max_answer", f"max(greatest({', '.join(QUESTIONS)}))", "max"),
+        (
+            "missing_required_rows",
+            "count(*) FILTER (WHERE ma_phieu IS NULL OR loai_khao_sat IS NULL OR ma_don_vi IS NULL "
+            "OR ngay_khao_sat IS NULL)",
+            "sum",
+        ),
+    ),
     f"""SELECT file_name, export, unit_code, strftime(make_date(y, m, 1), '%Y-%m') AS period, loai_khao_sat, kenh,
     responses, min_answer, max_answer, missing_required_rows, duplicate_key_rows,
     {_unit_known("unit_code")} AS unit_known
@@ -169,6 +164,7 @@ FROM f
 ORDER BY file_name, export, unit_code, period, loai_khao_sat, kenh
 """,
 )
+FEED_GROUPS: dict[str, FeedGroups] = {g.feed: g for g in (_DOSSIERS, _PAYMENTS, _SURVEYS)}
 
 _SELF_REPORT = f"""
 SELECT file_name, left(export_id, 12) AS export, nam AS year, ma_don_vi AS unit_code, ma_chi_tieu AS kpi_code,
@@ -221,7 +217,7 @@ FEED_FRAMES: dict[str, Frame] = {
     "dossiers": Frame(
         "feed_dossiers",
         "feed_dossiers",
-        _DOSSIERS,
+        _DOSSIERS.frame_sql(),
         (*_EXPORT_KEYS, "source_format"),
         "export × unit × month (× machine/human format)",
         ("raw.dossiers",),
@@ -229,7 +225,7 @@ FEED_FRAMES: dict[str, Frame] = {
     "payments": Frame(
         "feed_payments",
         "feed_payments",
-        _PAYMENTS,
+        _PAYMENTS.frame_sql(),
         (*_EXPORT_KEYS, "kenh", "trang_thai"),
         "export × unit × month × channel × status",
         ("raw.payments",),
@@ -237,7 +233,7 @@ FEED_FRAMES: dict[str, Frame] = {
     "surveys": Frame(
         "feed_surveys",
         "feed_surveys",
-        _SURVEYS,
+        _SURVEYS.frame_sql(),
         (*_EXPORT_KEYS, "loai_khao_sat", "kenh"),
         "export × unit × month × survey type × channel",
         ("raw.surveys",),
@@ -259,6 +255,8 @@ FEED_FRAMES: dict[str, Frame] = {
         ("raw.national_indices",),
     ),
 }
+
+FEED_GROUPS_BY_FRAME: dict[str, FeedGroups] = {FEED_FRAMES[feed].name: g for feed, g in FEED_GROUPS.items()}
 
 # --- 2. Dossier balance identity and stock continuity (unit × month) -------------------------------
 # Re-computed from the counts of the winning rows (sources.md), independently of dbt's balance_ok: a row
@@ -517,7 +515,11 @@ def read_frame(con: duckdb.DuckDBPyConnection, name: str) -> pd.DataFrame:
     missing = missing_tables(con, frame)
     if missing:
         raise MissingTableError(f"{name}: table(s) {', '.join(missing)} not in the warehouse")
-    return plain_dtypes(con.execute(frame.sql).df())
+    sql = frame.sql
+    groups = FEED_GROUPS_BY_FRAME.get(name)
+    if groups is not None and kept_groups_current(con, groups):
+        sql = groups.frame_sql(groups.kept_table)
+    return plain_dtypes(con.execute(sql).df())
 
 
 def plain_dtypes(df: pd.DataFrame) -> pd.DataFrame:
