@@ -7,6 +7,7 @@ import dagster as dg
 from pipelines.ingest.pipeline import IngestResult, ingest
 from pipelines.lib.config import FEEDS, REGISTERS
 from pipelines.lib.warehouse import connect
+from pipelines.quality.gx import import_in_background
 
 from .resources import ParSettingsResource
 
@@ -66,6 +67,8 @@ def build_ingest_asset(feed: str) -> dg.AssetsDefinition:
     )
     def _ingest(context: dg.AssetExecutionContext, par: ParSettingsResource) -> dg.MaterializeResult:
         settings = par.get()
+        if feed in FEEDS:  # the feed checks come next and need GX: import it while DuckDB reads exports
+            import_in_background()
         with connect(settings.warehouse) as con:
             result = ingest(settings, feed, con)
             preview = _preview(con, feed)

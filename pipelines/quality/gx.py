@@ -25,6 +25,7 @@ import math
 import os
 import re
 import shutil
+import sys
 import tempfile
 import threading
 from collections import Counter
@@ -75,6 +76,27 @@ def suite_config(name: str) -> dict[str, Any]:
 
 def list_suites() -> list[str]:
     return sorted(p.stem for p in EXPECTATIONS_DIR.glob("*.json"))
+
+
+_IMPORTING: list[threading.Thread] = []
+
+
+def import_in_background() -> None:
+    """Start importing great_expectations (~2.5 s of pure Python) on a side thread, once per process,
+    while ingestion keeps DuckDB busy: the checks after it then find GX imported. Python's import lock
+    makes a check that comes too early wait for this import instead of importing GX twice."""
+    if _IMPORTING or "great_expectations" in sys.modules:
+        return
+    thread = threading.Thread(target=_import_gx, name="import-great-expectations", daemon=True)
+    _IMPORTING.append(thread)
+    thread.start()
+
+
+def _import_gx() -> None:
+    try:
+        import great_expectations  # noqa: F401
+    except Exception:  # the check that needs GX imports it again and reports the error itself
+        log.exception("importing great_expectations in the background failed")
 
 
 def load_suite(name: str):
