@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from pathlib import Path
 
 import openpyxl
@@ -158,3 +159,19 @@ def write_bieu_ii06a(
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path
+
+
+def link_tree(src: Path, dst: Path, only_new: bool = False) -> list[str]:
+    """Hard-link the files of a generated sources tree into `dst` (only those not there yet, with
+    `only_new`): a later month's exports arrive beside the earlier ones. Returns the paths linked."""
+    added = []
+    for path in sorted(src.rglob("*")):
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        target = dst / path.relative_to(src)
+        if only_new and target.exists():
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.link(path, target)
+        added.append(str(path.relative_to(src)))
+    return added

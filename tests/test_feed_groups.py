@@ -3,10 +3,9 @@ after a first load and after a new month, the frame read from the kept groups is
 rows; a new month groups only the new exports; anything that makes the kept groups differ from the rows
 (registers, exports gone, rows deleted, an edit by hand) makes the check group the rows themselves."""
 
-import os
 from datetime import date
-from pathlib import Path
 
+from builders import link_tree
 from conftest import ingest_all
 
 from pipelines.lib.warehouse import connect
@@ -16,17 +15,6 @@ from pipelines.sample.generator import generate
 
 AS_OF = date(2024, 5, 15)
 LATER = date(2024, 6, 15)
-
-
-def _link_new(src: Path, dst: Path) -> list[str]:
-    added = []
-    for path in sorted(src.rglob("*")):
-        target = dst / path.relative_to(src)
-        if path.is_file() and not path.name.startswith(".") and not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.link(path, target)
-            added.append(str(path.relative_to(src)))
-    return added
 
 
 def _frames(con) -> dict[str, tuple]:
@@ -45,7 +33,7 @@ def test_kept_groups_are_the_frame_of_the_loaded_rows_and_a_new_month_groups_onl
     base, later, run_src = tmp_path / "base", tmp_path / "later", tmp_path / "run"
     generate(base, scale="small", faults="all", as_of=AS_OF)
     generate(later, scale="small", faults="all", as_of=LATER)
-    _link_new(base, run_src)
+    link_tree(base, run_src)
     settings = make_settings(sources=run_src, as_of=AS_OF.isoformat())
     ingest_all(settings)
 
@@ -63,7 +51,7 @@ def test_kept_groups_are_the_frame_of_the_loaded_rows_and_a_new_month_groups_onl
         per_unit_month = frame.groupby(frame["unit_code"] + frame["period"])["rows"].sum().to_dict()
         assert per_unit_month == direct and sum(direct.values()) > 1000
 
-    new_files = _link_new(later, run_src)
+    new_files = link_tree(later, run_src, only_new=True)
     caplog.set_level("INFO")
     ingest_all(make_settings(sources=run_src, as_of=LATER.isoformat()))
     kept = {

@@ -3,10 +3,9 @@ same, row for row, as checking every export from an empty warehouse. A changed r
 check) makes every export be checked again."""
 
 import csv
-import os
 from datetime import date
-from pathlib import Path
 
+from builders import link_tree
 from conftest import ingest_all, query
 
 from pipelines.lib.config import FEEDS
@@ -14,20 +13,6 @@ from pipelines.sample.generator import generate
 
 AS_OF = date(2025, 9, 15)
 LATER = date(2025, 10, 15)
-
-
-def _link_tree(src: Path, dst: Path, only_new: bool = False) -> list[str]:
-    added = []
-    for path in sorted(src.rglob("*")):
-        if not path.is_file() or path.name.startswith("."):
-            continue
-        target = dst / path.relative_to(src)
-        if only_new and target.exists():
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.link(path, target)
-        added.append(str(path.relative_to(src)))
-    return added
 
 
 def _snapshot(settings) -> dict[str, list]:
@@ -54,12 +39,12 @@ def test_new_month_is_appended_and_equals_a_full_check(make_settings, tmp_path, 
     generate(base, scale="small", faults="all", as_of=AS_OF)
     generate(later, scale="small", faults="all", as_of=LATER)
     run_src = tmp_path / "run"
-    _link_tree(base, run_src)
+    link_tree(base, run_src)
 
     settings = make_settings(sources=run_src, as_of=AS_OF.isoformat())
     ingest_all(settings)
     before = _checked_mode(settings)
-    new_files = _link_tree(later, run_src, only_new=True)
+    new_files = link_tree(later, run_src, only_new=True)
     assert any(f.startswith("payments/") for f in new_files), new_files
     assert any(f.startswith("dossiers/") for f in new_files), new_files
 
