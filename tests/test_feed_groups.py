@@ -10,7 +10,7 @@ from conftest import ingest_all
 
 from pipelines.lib.warehouse import connect
 from pipelines.quality.feed_groups import forget_groups, kept_groups_current
-from pipelines.quality.frames import FEED_FRAMES, FEED_GROUPS, read_frame
+from pipelines.quality.frames import FEED_FRAMES, FEED_GROUPS, plain_dtypes, read_frame
 from pipelines.sample.generator import generate
 
 AS_OF = date(2024, 5, 15)
@@ -40,7 +40,7 @@ def test_kept_groups_are_the_frame_of_the_loaded_rows_and_a_new_month_groups_onl
     with connect(settings.warehouse, read_only=True) as con:
         for feed, (frame, live, current) in _frames(con).items():
             assert current, feed
-            assert frame.equals(read_frame_plain(live)), feed
+            assert frame.equals(plain_dtypes(live)), feed
         # the frame's counts, by an independent route: the loaded rows counted per unit and month
         direct = dict(
             con.execute(
@@ -66,13 +66,7 @@ def test_kept_groups_are_the_frame_of_the_loaded_rows_and_a_new_month_groups_onl
     with connect(settings.warehouse, read_only=True) as con:
         for feed, (frame, live, current) in _frames(con).items():
             assert current, feed
-            assert frame.equals(read_frame_plain(live)), feed
-
-
-def read_frame_plain(df):
-    from pipelines.quality.frames import plain_dtypes
-
-    return plain_dtypes(df)
+            assert frame.equals(plain_dtypes(live)), feed
 
 
 def test_kept_groups_are_not_used_once_they_could_differ_from_the_rows(make_settings, tmp_path):

@@ -359,7 +359,7 @@ def ingest(settings: Settings, feed: str, con: duckdb.DuckDBPyConnection) -> Ing
                 log.info("%s: read and checked %d/%d exports", feed, i, len(pending))
         # the feed's check frame, grouped per export (pipelines/quality/feed_groups.py)
         if feed in FEED_GROUPS:
-            grouped = keep_groups(con, FEED_GROUPS[feed])
+            grouped = keep_groups(con, FEED_GROUPS[feed], fp)  # the fingerprint just checked against
             if grouped:
                 log.info("%s: check groups kept for %d export(s)", feed, grouped)
     stats = con.execute(

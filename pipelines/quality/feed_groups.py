@@ -18,12 +18,11 @@ one export's rows instead of every row of the feed (15 M transactions at provinc
 from __future__ import annotations
 
 import hashlib
-import logging
 from dataclasses import dataclass
 
 import duckdb
 
-log = logging.getLogger(__name__)
+from pipelines.lib.warehouse import table_exists
 
 STATE_TABLE = "raw.check_groups_state"
 _COMBINE = {"sum": "CAST(sum({0}) AS BIGINT)", "min": "min({0})", "max": "max({0})"}
@@ -111,18 +110,14 @@ def _check_fingerprint(con: duckdb.DuckDBPyConnection, feed: str) -> str:
     return fingerprint(con, feed)
 
 
-def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
-    return {
-        f"{s}.{t}"
-        for s, t in con.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema = 'raw'"
-        ).fetchall()
-    }
+def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    schema, name = table.split(".")
+    return table_exists(con, schema, name)
 
 
 def kept_groups_current(con: duckdb.DuckDBPyConnection, groups: FeedGroups) -> bool:
     """True when `raw.check_groups_<feed>` holds exactly the groups the loaded rows would give now."""
-    if not {STATE_TABLE, groups.kept_table, groups.table} <= _tables(con):
+    if not all(_exists(con, t) for t in (STATE_TABLE, groups.kept_table, groups.table)):
         return False
     state = con.execute(
         f"SELECT sql_hash, fingerprint FROM {STATE_TABLE} WHERE feed = ?", [groups.feed]
@@ -141,12 +136,12 @@ def kept_groups_current(con: duckdb.DuckDBPyConnection, groups: FeedGroups) -> b
     return not stale
 
 
-def keep_groups(con: duckdb.DuckDBPyConnection, groups: FeedGroups) -> int:
+def keep_groups(con: duckdb.DuckDBPyConnection, groups: FeedGroups, fingerprint: str) -> int:
     """Bring `raw.check_groups_<feed>` up to date with the loaded rows, in one transaction: group the
     exports not kept yet, drop the groups of exports no longer loaded; everything again when the grouping
-    SQL or the feed's check fingerprint changed. Returns the number of exports grouped now."""
+    SQL or the feed's check `fingerprint` (the one ingestion just checked against) changed. Returns the
+    number of exports grouped now."""
     sql_hash = groups.sql_hash()
-    fingerprint = _check_fingerprint(con, groups.feed)
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(
@@ -155,7 +150,7 @@ def keep_groups(con: duckdb.DuckDBPyConnection, groups: FeedGroups) -> int:
         state = con.execute(
             f"SELECT sql_hash, fingerprint FROM {STATE_TABLE} WHERE feed = ?", [groups.feed]
         ).fetchone()
-        if groups.kept_table not in _tables(con) or state != (sql_hash, fingerprint):
+        if not _exists(con, groups.kept_table) or state != (sql_hash, fingerprint):
             con.execute(f"CREATE OR REPLACE TABLE {groups.kept_table} AS {groups.groups_sql()}")
             grouped = con.execute(f"SELECT count(DISTINCT export_id) FROM {groups.kept_table}").fetchone()[0]
         else:
@@ -191,5 +186,5 @@ def forget_groups(con: duckdb.DuckDBPyConnection) -> None:
     """Forget every kept group: the checks group the loaded rows themselves until the next ingest keeps
     them again. For loaded rows edited by hand (only ingestion writes `raw.<feed>`; an edit in place keeps
     the row count and exports, so the kept groups could not tell)."""
-    if STATE_TABLE in _tables(con):
+    if _exists(con, STATE_TABLE):
         con.execute(f"DELETE FROM {STATE_TABLE}")
