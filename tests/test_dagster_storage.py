@@ -64,7 +64,9 @@ def _history(instance: dg.DagsterInstance, run_id: str) -> dict:
     return {
         "status": instance.get_run_by_id(run_id).status,
         "materialized": sorted(
-            e.dagster_event.asset_key.to_user_string() for e in logs if e.dagster_event and e.dagster_event.is_step_materialization
+            e.dagster_event.asset_key.to_user_string()
+            for e in logs
+            if e.dagster_event and e.dagster_event.is_step_materialization
         ),
         "checks": [
             e.dagster_event.event_specific_data.check_name
@@ -148,4 +150,3 @@ def test_only_a_few_run_shards_stay_open_and_wipe_closes_them(tmp_path, monkeypa
         assert not [p.name for p in (home / "history" / "runs").glob("*.db") if p.name != "index.db"]
         after = _run(pooled)
         assert _history(pooled, after)["status"] == dg.DagsterRunStatus.SUCCESS
-
