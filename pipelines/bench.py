@@ -29,7 +29,7 @@ STAGES = {
     "ingest": ("raw__",),
     "dbt": ("par_dbt",),
     "suites": ("check", "gx", "quality"),
-    "ranking": ("par_ranking_dbt",),
+    "ranking": ("marts__par_ranking",),
     "reports": ("reports__",),
     "publish": ("publish__",),
 }

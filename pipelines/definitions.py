@@ -11,10 +11,11 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 import dagster as dg  # noqa: E402
 
 from pipelines.defs.automation import export_sensor, nightly_schedule  # noqa: E402
-from pipelines.defs.dbt import dbt_resource, par_dbt_assets, par_ranking_assets  # noqa: E402
+from pipelines.defs.dbt import dbt_resource, par_dbt_assets  # noqa: E402
 from pipelines.defs.ingest import ingest_assets  # noqa: E402
 from pipelines.defs.publish import build_publish_asset  # noqa: E402
 from pipelines.defs.quality import quality_assets, quality_checks  # noqa: E402
+from pipelines.defs.ranking import par_ranking  # noqa: E402
 from pipelines.defs.reports import report_assets  # noqa: E402
 from pipelines.defs.resources import ParSettingsResource  # noqa: E402
 
@@ -22,7 +23,7 @@ report_keys: list[dg.AssetKey] = [key for asset in (*report_assets, *quality_ass
 all_assets = [
     *ingest_assets,
     par_dbt_assets,
-    par_ranking_assets,
+    par_ranking,
     *report_assets,
     *quality_assets,
     build_publish_asset(report_keys),

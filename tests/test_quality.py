@@ -48,7 +48,7 @@ MONTHS = [f"{y}-{m:02d}" for y in (2021, 2022) for m in range(1, 13)] + ["2023-0
 MISSING = ("X01", "2022-05")  # one unit-month never reported: completeness 11/12 for X01 in 2022
 PHONES = [f"09{8700000 + i:08d}" for i in range(400)]
 # What a changed raw.dossiers needs rebuilt for the gate and the ranking (dbt: downstream ∩ upstream).
-GATE_MODELS = "stg_dossiers__rows+,+par_ranking"
+GATE_MODELS = "stg_dossiers__rows+,+int_ranking__scores"
 DOSSIER_COLUMNS = (
     "ky_bao_cao,ma_don_vi,ma_thu_tuc,ton_ky_truoc,tiep_nhan_truc_tuyen,tiep_nhan_truc_tiep,tiep_nhan_buu_chinh,"
     "da_giai_quyet_truoc_han,da_giai_quyet_dung_han,da_giai_quyet_qua_han,dang_giai_quyet_trong_han,"
@@ -657,9 +657,10 @@ def test_gate_fails_with_error_on_a_negative_count(clean_wh, tmp_path, dbt):
     assert verdict.description.startswith("RANKING BLOCKED")
     assert verdict.metadata["years_blocked"].value == "2022"
     assert "| 2022 | yes |  | ✗ |" in verdict.metadata["gate_by_year"].value
-    with connect(wh, read_only=True) as con:
-        assert con.execute("SELECT count(*) FROM marts.par_ranking WHERE year = 2022").fetchone()[0] == 0
-        assert con.execute("SELECT count(*) FROM marts.par_ranking WHERE year = 2021").fetchone()[0] == 3
+    with connect(wh, read_only=True) as con:  # the ranking's SQL leaves the blocked year out by itself
+        scores = "SELECT count(*) FROM intermediate.int_ranking__scores WHERE year = ?"
+        assert con.execute(scores, [2022]).fetchone()[0] == 0
+        assert con.execute(scores, [2021]).fetchone()[0] == 3
 
     # Through Dagster: the blocking check fails with ERROR and the run fails.
     result = _run_quality_job(

@@ -68,9 +68,6 @@ def ensure_manifest() -> None:
 ensure_manifest()
 
 
-RANKING_MODEL = "par_ranking"
-
-
 class ParDbtTranslator(DagsterDbtTranslator):
     """Asset keys `<layer>/<model>` (sources keep `raw/<table>`, the ingestion assets' keys) and one
     group per layer, so the graph reads sources → raw → staging → marts."""
@@ -95,25 +92,10 @@ class ParDbtTranslator(DagsterDbtTranslator):
     manifest=dbt_project.manifest_path,
     dagster_dbt_translator=ParDbtTranslator(),
     name="par_dbt",
-    exclude=RANKING_MODEL,
 )
 def par_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, par: ParSettingsResource):
-    """`dbt build` of staging → intermediate → marts (KPIs, gaps, the gate) with the run's as-of date."""
-    yield from _build(context, dbt, par)
-
-
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    dagster_dbt_translator=ParDbtTranslator(),
-    name="par_ranking_dbt",
-    select=RANKING_MODEL,
-)
-def par_ranking_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, par: ParSettingsResource):
-    """The ranking runs as its own step, after the blocking gate check on marts/ranking_gate."""
-    yield from _build(context, dbt, par)
-
-
-def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, par: ParSettingsResource):
+    """`dbt build` of staging → intermediate → marts (KPIs, gaps, the gate, the ranking's scores) with the
+    run's as-of date. The ranking reaches marts.par_ranking in its own step after the gate (ranking.py)."""
     settings = par.get()
     # dbt runs as a subprocess against the same DuckDB file: no connection of ours is open here.
     os.environ["PAR_WAREHOUSE"] = str(settings.warehouse.resolve())
@@ -136,8 +118,8 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, par: ParSetti
 
 def _keep_partial_parse(target_path: Path) -> None:
     """Offer this invocation's parse to the next one (dagster-dbt copies `target/partial_parse.msgpack`
-    into each invocation's own target folder). The ranking step runs with the same vars as the build
-    before it, so it skips the full parse (~5 s); dbt itself re-parses whenever vars or files differ."""
+    into each invocation's own target folder): the next run's build starts from it and, with the same vars
+    and files, skips the full parse (~5 s); dbt itself re-parses whenever vars or files differ."""
     target_path = Path(target_path)
     if not target_path.is_absolute():  # dagster-dbt's target paths are relative to the project
         target_path = DBT_PROJECT_DIR / target_path

@@ -21,6 +21,8 @@ from pathlib import Path
 import duckdb
 
 from pipelines.lib.config import FEEDS, REGISTERS, load_settings
+from pipelines.lib.warehouse import connect
+from pipelines.ranking import publish_ranking
 
 REPO = Path(__file__).resolve().parents[2]
 DBT_DIR = REPO / "dbt_project"
@@ -66,7 +68,8 @@ def copy_sources(src: Path, root: Path) -> None:
 
 def dbt_build(root: Path, *, select: str | None = None, timeout: float = 240, **extra: str) -> None:
     """The dbt part of a run, as the job runs it (same vars), models and seeds only: data tests do not
-    change the marts. Target and logs go under `root`, never into the shared project folder."""
+    change the marts; then the ranking's publication (the job's step after the gate). Target and logs go
+    under `root`, never into the shared project folder."""
     settings = settings_for(root, **extra)
     args = [
         str(Path(sys.executable).with_name("dbt")),
@@ -91,6 +94,9 @@ def dbt_build(root: Path, *, select: str | None = None, timeout: float = 240, **
     env["PAR_WAREHOUSE"] = str(settings.warehouse.resolve())
     done = subprocess.run(args, cwd=DBT_DIR, env=env, capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, f"dbt build failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    if select is None:  # then the step after the gate, which passes on the drills' data
+        with connect(settings.warehouse) as con:
+            publish_ranking(con)
 
 
 def start_job(root: Path, log: Path, **extra: str) -> subprocess.Popen:

@@ -1,5 +1,6 @@
--- par_ranking: score within [0, 100], points never negative, a positive applicable maximum, and a rank
--- and a grade either both present (a unit that existed for the whole year) or both null (ranking.md).
+-- int_ranking__scores (published as marts.par_ranking): score within [0, 100], points never
+-- negative, a positive applicable maximum, and a rank and a grade either both present (a unit that
+-- existed for the whole year) or both null (ranking.md).
 {{ config(severity='error') }}
 
 select
@@ -10,7 +11,7 @@ select
     rank,
     grade,
     applicable_max
-from {{ ref('par_ranking') }}
+from {{ ref('int_ranking__scores') }}
 where
     score < 0
     or score > 100

@@ -1,4 +1,6 @@
--- The annual PAR ranking (ranking.md), for the years the gate lets through (ranking_gate).
+-- The annual PAR ranking (ranking.md), for the years the gate lets through (ranking_gate). Built
+-- with the KPIs; the Dagster asset marts/par_ranking (pipelines/defs/ranking.py) publishes it as
+-- marts.par_ranking once the blocking gate check has passed.
 -- Points per component = max × min(1, value / full points); "no data" earns 0, while thanh_toan is
 -- "not applicable" (out of the maximum) for a unit with no fee-bearing dossier and no transaction.
 {% set groups = "('so_nganh', 'nganh_doc', 'ubnd_huyen', 'ubnd_xa')" %}
