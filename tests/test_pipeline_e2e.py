@@ -203,6 +203,7 @@ def test_a_failing_gate_stops_the_ranking_step_in_a_dagster_run(run, tmp_path):
         "UPDATE raw.dossiers SET tiep_nhan_truc_tuyen = -3 WHERE rowid = (SELECT min(rowid) FROM raw.dossiers "
         "WHERE source_format = 'machine' AND ky_bao_cao = '2024-03')"
     )
+    last_good_ranking = con.execute("SELECT * FROM marts.par_ranking ORDER BY year, unit_code").fetchall()
     con.close()
     env = {**run["env"], "PAR_WAREHOUSE": str(warehouse), "PAR_REPORTS": str(tmp_path / "reports")}
     saved = {k: os.environ.get(k) for k in env}
@@ -236,4 +237,17 @@ def test_a_failing_gate_stops_the_ranking_step_in_a_dagster_run(run, tmp_path):
     assert len(gate) == 1 and gate[0].passed is False and gate[0].severity == dg.AssetCheckSeverity.ERROR
     assert "marts/kpi_province_year" in materialized  # the KPI marts were built …
     assert "marts/par_ranking" not in materialized  # … but the ranking never ran
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        # dbt computed the 2024 scores without the blocked year; analysts still read the last good ranking
+        assert (
+            con.execute("SELECT count(*) FROM intermediate.int_ranking__scores WHERE year = 2024").fetchone()[
+                0
+            ]
+            == 0
+        )
+        assert (
+            con.execute("SELECT * FROM marts.par_ranking ORDER BY year, unit_code").fetchall()
+            == last_good_ranking
+        )
+    assert any(row[0] == 2024 for row in last_good_ranking)
     assert "publish/marts" not in materialized  # and analysts keep the last good copy
