@@ -374,3 +374,60 @@ def test_payment_survey_and_self_report_row_checks(make_settings, tmp_path):
     assert "so_dien_thoai" not in columns
     dumped = query(settings, "SELECT string_agg(record, ' ') FROM raw.quarantine_rows")[0][0]
     assert "0912345679" not in dumped and "so_dien_thoai" not in dumped
+
+
+def test_unchanged_files_are_taken_as_recorded_and_changed_ones_go_through_add_file(make_settings, tmp_path):
+    """Archive.add_files (the nightly path) gives what add_file gives file by file, without touching the
+    records of unchanged files; a touched file, a renamed copy and a missing sidecar go the long way."""
+    import os
+
+    from pipelines.lib.archive import Archive
+    from pipelines.lib.warehouse import connect
+
+    src = tmp_path / "sources"
+    write_registers(src)
+    rows = [dossier_row("2024-03", "S01", "1.004227", OK, "2024-04-05T08:00:00")]
+    for name in ("dossiers_2024-03.csv", "dossiers_2024-04.csv"):
+        write_csv(src / "dossiers" / name, DOSSIER_COLUMNS, rows if "03" in name else [])
+    settings = make_settings()
+    ingest_all(settings, ["units", "procedures", "dossiers"])
+    records = "SELECT * FROM raw.source_file_hashes, raw.exports, raw.export_arrivals ORDER BY ALL"
+    before = query(settings, records)
+    paths = sorted((src / "dossiers").glob("*.csv"))
+
+    with connect(settings.warehouse) as con:
+        archive = Archive(settings.archive, con)
+        nightly = archive.add_files("dossiers", paths)
+        assert con.execute(records).fetchall() == before  # nothing re-written
+        one_by_one = [archive.add_file("dossiers", p) for p in paths]
+    assert nightly == one_by_one
+    assert [e.is_new for e in nightly] == [False, False]
+
+    # touched (same bytes, new modification time), and its sidecar gone: both repaired through add_file
+    first = paths[0]
+    os.utime(first, ns=(first.stat().st_atime_ns, first.stat().st_mtime_ns + 10**9))
+    sidecar = nightly[1].archive_path.with_name(nightly[1].export_id + ".meta.json")
+    sidecar.unlink()
+    with connect(settings.warehouse) as con:
+        again = Archive(settings.archive, con).add_files("dossiers", paths)
+        mtime = con.execute(
+            "SELECT mtime_ns FROM raw.source_file_hashes WHERE path = ?", [str(first)]
+        ).fetchone()[0]
+    assert again == nightly
+    assert mtime == first.stat().st_mtime_ns
+    assert sidecar.exists()
+
+    # the same bytes under a name that sorts later: recorded under the later name, as add_file does
+    later = src / "dossiers" / "dossiers_2024-03_z.csv"
+    shutil.copy(first, later)
+    with connect(settings.warehouse) as con:
+        renamed = Archive(settings.archive, con).add_files("dossiers", sorted([*paths, later]))
+        names = con.execute(
+            "SELECT file_name FROM raw.exports WHERE export_id = ?", [nightly[0].export_id]
+        ).fetchone()
+    assert [e.file_name for e in renamed] == [
+        "dossiers_2024-03.csv",
+        "dossiers_2024-03_z.csv",
+        "dossiers_2024-04.csv",
+    ]
+    assert names == ("dossiers_2024-03_z.csv",)

@@ -83,7 +83,7 @@ def discover_files(sources: Path, feed: str) -> list[Path]:
 def collect(
     settings: Settings, feed: str, con: duckdb.DuckDBPyConnection, archive: Archive
 ) -> list[ArchivedExport]:
-    exports = [archive.add_file(feed, path) for path in discover_files(settings.sources, feed)]
+    exports = archive.add_files(feed, discover_files(settings.sources, feed))
     url = settings.feed_url(feed)
     if url and feed not in REGISTERS:
         exports.extend(_pull_http(settings, feed, url, con, archive))
