@@ -431,3 +431,33 @@ def test_unchanged_files_are_taken_as_recorded_and_changed_ones_go_through_add_f
         "dossiers_2024-04.csv",
     ]
     assert names == ("dossiers_2024-03_z.csv",)
+
+
+def test_rows_of_a_large_csv_are_numbered_in_file_order_inside_and_outside_a_transaction(tmp_path):
+    """Row numbers come from DuckDB's row ids of a parallel read (pipelines/ingest/readers.py): the
+    file spans several row groups and both cores, and inside a transaction the ids start at an
+    offset. Each line carries its own number, written independently of the reader."""
+    import duckdb
+
+    from pipelines.ingest.readers import EXPORT_TABLE, read_csv
+
+    lines = 300_000
+    path = tmp_path / "big.csv"
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write("line,value\n")
+        handle.writelines(f"{i},{i * 7919 % 104729}\n" for i in range(1, lines + 1))
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    try:
+        for in_transaction in (False, True):
+            if in_transaction:
+                con.execute("BEGIN TRANSACTION")
+            assert read_csv(con, path) == ["line", "value"]
+            counts = con.execute(
+                f"""SELECT count(*), count(*) FILTER (WHERE _row <> CAST(line AS BIGINT)),
+                           min(_row), max(_row) FROM {EXPORT_TABLE}"""
+            ).fetchone()
+            assert counts == (lines, 0, 1, lines)
+            if in_transaction:
+                con.execute("ROLLBACK")
+    finally:
+        con.close()

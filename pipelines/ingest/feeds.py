@@ -197,13 +197,19 @@ def _unit_checks(code: str, start: str, end: str, label: str) -> list[tuple[str,
 
 def _finish(feed: str, select_sql: str, typed_cols: list[str], replace: bool) -> list[str]:
     """Statements that check the rows read into `_text_<feed>` and split them into `raw.<feed>`
-    (replaced, or appended to) and the quarantine table."""
-    cols = ", ".join(["export_id", "row_number", "file_name", "sort_key", *typed_cols])
+    (replaced, or appended to) and the quarantine table. `_checked` keeps only what those two need:
+    with every text and working column it was the widest table of the run, and writing it cost more
+    than computing the checks."""
+    names = [c.rsplit(" AS ", 1)[1] for c in typed_cols]
+    keys = "export_id, row_number, file_name, sort_key"
     into = (
         f"CREATE OR REPLACE TABLE raw.{feed} AS" if replace else f"INSERT INTO raw.{feed}"
-    ) + f" SELECT {cols} FROM _checked WHERE reason_code IS NULL"
+    ) + f" SELECT {keys}, {', '.join(names)} FROM _checked WHERE reason_code IS NULL"
     return [
-        f"CREATE OR REPLACE TEMP TABLE _checked AS {select_sql}",
+        f"""CREATE OR REPLACE TEMP TABLE _checked AS
+            SELECT {keys}, {", ".join(typed_cols)}, reason_code, reason,
+                   q_unit_code, unit_as_sent, q_period, q_version_ts, record
+            FROM ({select_sql}) c""",
         into,
         f"""INSERT INTO raw.quarantine_rows
             SELECT '{feed}', export_id, file_name, row_number, reason_code, reason,

@@ -1,8 +1,9 @@
 """Ingest one feed: collect its exports (folder and/or HTTP), archive them, then read and check each
 export not checked yet (every export again when the registers or the checks changed).
 
-Each export is read and checked in its own transaction: a crash at any point leaves the archive and
-the warehouse in a state from which the next run simply continues.
+Each export is read in its own transaction, and a batch of read exports is checked and appended in one:
+a crash at any point leaves the archive and the warehouse in a state from which the next run simply
+continues (an export read but not checked is read again).
 """
 
 from __future__ import annotations
@@ -26,7 +27,13 @@ from pipelines.ingest.feeds import (
     text_table,
     text_table_ddl,
 )
-from pipelines.ingest.readers import EXPORT_TABLE, ExportFormatError, quote_ident, read_machine_export
+from pipelines.ingest.readers import (
+    EXPORT_TABLE,
+    ExportFormatError,
+    quote_ident,
+    read_machine_export,
+    store_export,
+)
 from pipelines.lib.archive import Archive, ArchivedExport
 from pipelines.lib.config import PROGRAMME_FIRST_YEAR, REGISTERS, Settings
 from pipelines.lib.names import name_key, register_keys
@@ -215,7 +222,7 @@ def _load_human_rows(con: duckdb.DuckDBPyConnection, report: bieu_ii06a.HumanRep
         f"CAST({quote_ident(c)} AS {'BIGINT' if c == '_row' else 'VARCHAR'}) AS {quote_ident(c)}"
         for c in cols
     )
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {EXPORT_TABLE} AS SELECT {casts} FROM _human_frame")
+    store_export(con, f"SELECT {casts} FROM _human_frame", numbered=True)
     con.unregister("_human_frame")
 
 
@@ -284,28 +291,43 @@ def _pending(con: duckdb.DuckDBPyConnection, feed: str) -> list[tuple[str, str, 
     ).fetchall()
 
 
+# Exports read before their rows are checked together: DuckDB spreads a statement over both cores by
+# row group (122,880 rows), and a monthly dossier export (~95 k rows at province scale) filled one.
+BATCH_ROWS = 400_000
+
+
 def _read_and_check(con: duckdb.DuckDBPyConnection, feed: str, exports: list[tuple[str, str, str]]) -> None:
-    """Read the exports into `_text_<feed>` and check them. A feed's export is read and checked in one
-    transaction; a register's exports are all read (each in its own transaction), then the newest
-    readable one replaces the register in one transaction."""
+    """Read the exports into `_text_<feed>` and check them.
+
+    A feed's exports are read one by one, each in its own transaction (an unreadable one is rolled
+    back and quarantined as a whole), and checked together once ~BATCH_ROWS rows are waiting, in one
+    transaction that appends their rows and marks them checked: an export read but not checked yet is
+    simply read again by the next run. A register's exports are all read, then the newest readable
+    one replaces the register in one transaction."""
     con.execute(text_table_ddl(feed))
-    parsed = []
-    for export_id, path, name in exports:
+    waiting: list[str] = []
+    rows = 0
+    for i, (export_id, path, name) in enumerate(exports, start=1):
         con.execute("BEGIN TRANSACTION")
-        status, reason, _ = parse_export(con, feed, export_id, Path(path))  # rolls back when unreadable
+        status, reason, n = parse_export(con, feed, export_id, Path(path))  # rolls back when unreadable
         if status == "quarantined":
             log.warning("%s: export %s quarantined: %s", feed, name, reason)
-            continue
-        parsed.append(export_id)
-        if feed in REGISTERS:
-            con.execute("COMMIT")
         else:
-            _check_and_commit(con, feed, [export_id])
+            con.execute("COMMIT")
+            waiting.append(export_id)
+            rows += n
+        if feed in REGISTERS or not (rows >= BATCH_ROWS or i == len(exports)):
+            continue
+        if waiting:
+            con.execute("BEGIN TRANSACTION")
+            _check_and_commit(con, feed, waiting)
+            waiting, rows = [], 0
+        log.info("%s: read and checked %d/%d exports", feed, i, len(exports))
     if feed in REGISTERS:
         con.execute("BEGIN TRANSACTION")
         con.execute("DELETE FROM raw.quarantine_rows WHERE feed = ?", [feed])
         con.execute("DELETE FROM raw.checked_exports WHERE feed = ?", [feed])
-        _check_and_commit(con, feed, parsed)
+        _check_and_commit(con, feed, waiting)
     con.execute(f"DROP TABLE {text_table(feed)}")
 
 
@@ -352,11 +374,7 @@ def ingest(settings: Settings, feed: str, con: duckdb.DuckDBPyConnection) -> Ing
             con.execute("BEGIN TRANSACTION")
             reset(con, feed, fp)
             con.execute("COMMIT")
-        pending = _pending(con, feed)
-        for i, export in enumerate(pending, start=1):
-            _read_and_check(con, feed, [export])
-            if i % 10 == 0 or i == len(pending):
-                log.info("%s: read and checked %d/%d exports", feed, i, len(pending))
+        _read_and_check(con, feed, _pending(con, feed))
         # the feed's check frame, grouped per export (pipelines/quality/feed_groups.py)
         if feed in FEED_GROUPS:
             grouped = keep_groups(con, FEED_GROUPS[feed], fp)  # the fingerprint just checked against

@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from pipelines.ingest.readers import EXPORT_TABLE, ExportFormatError, norm_header, quote_ident, unique_names
+from pipelines.ingest.readers import ExportFormatError, norm_header, quote_ident, store_export, unique_names
 
 log = logging.getLogger(__name__)
 
@@ -643,10 +643,7 @@ def read_xlsx_table(
             frame = frame.astype(object).where(frame.notna(), None)
             con.register("_xlsx_frame", frame)
             cols = ", ".join(f"CAST({quote_ident(n)} AS VARCHAR) AS {quote_ident(n)}" for n in header)
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {EXPORT_TABLE} AS "
-                f"SELECT row_number() OVER () AS _row, {cols} FROM _xlsx_frame"
-            )
+            store_export(con, f"SELECT {cols} FROM _xlsx_frame")
             con.unregister("_xlsx_frame")
             return header
     raise ExportFormatError(f"no visible sheet has a header row with column '{key_column}'")
