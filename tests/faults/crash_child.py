@@ -5,7 +5,8 @@
 POINT is where the N-th occurrence kills the process: `archive_copy` (an export copied to its temporary
 name, not yet renamed), `archive_sidecar` (export recorded in raw.exports, sidecar not yet written),
 `parse_txn` (inside an export's transaction, its rows read, not checked), `parse_done` (an export read,
-its transaction not committed), `check` (inside an export's transaction, half its rows' checks written),
+its transaction not committed), `check_batch` (exports read and committed, their checks not begun),
+`check` (inside an export's transaction, half its rows' checks written),
 `publish` (N tables copied into the new published file, not yet renamed). Settings come from PAR_*.
 A SIGKILL runs no cleanup at all: no finally, no atexit, no DuckDB close — the harshest crash there is.
 """
@@ -63,6 +64,8 @@ def main() -> None:
         pipeline._insert_text = after(pipeline._insert_text)
     elif point == "parse_done":
         pipeline.parse_export = after(pipeline.parse_export)
+    elif point == "check_batch":
+        pipeline._check_and_commit = before(pipeline._check_and_commit)
     elif point == "check":
         from pipelines.ingest.feeds import CHECK_SQL
 

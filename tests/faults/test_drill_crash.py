@@ -38,6 +38,7 @@ INGEST_CRASHES = [
     ("archive_sidecar", 3),  # a dossier export recorded, its sidecar not written
     ("parse_txn", 2),  # inside the 2nd dossier export's transaction, its rows read
     ("parse_done", 6),  # the 6th export of the run read, its checks not committed
+    ("check_batch", 3),  # the dossier exports read and committed, not checked (units, procedures first)
     ("check", 4),  # half-way through the 2nd dossier export's checks (units, procedures before it)
 ]
 
@@ -54,6 +55,8 @@ def test_sigkill_mid_ingest_mid_dbt_and_mid_publish_then_recover(reference, tmp_
         check_no_half_loaded_export(settings.warehouse)
         if point == "archive_copy":
             assert [p for p in settings.archive.rglob("*.tmp*")], "the copy crash left no temporary file"
+        if point == "check_batch":
+            assert _read_not_checked(settings.warehouse), "the crash left no export read but not checked"
 
     # A real job, killed with its whole process group (dbt included) once dbt has built a few models.
     log = root / "job_killed.log"
@@ -96,3 +99,16 @@ def test_sigkill_mid_ingest_mid_dbt_and_mid_publish_then_recover(reference, tmp_
     assert [p.name for p in settings.published.iterdir()] == ["par_marts.duckdb"]
     assert diff(marts_snapshot(published), reference.published) == []
     print(f"drill 1: WAL left by the dbt kill: {wal_after_kill}; {time.monotonic() - started:.0f}s")
+
+
+def _read_not_checked(db) -> int:
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(
+            """SELECT count(*) FROM raw.exports e WHERE e.feed = 'dossiers' AND e.parse_status = 'parsed'
+               AND e.export_id NOT IN (SELECT export_id FROM raw.checked_exports)"""
+        ).fetchone()[0]
+    finally:
+        con.close()
