@@ -296,38 +296,47 @@ def _pending(con: duckdb.DuckDBPyConnection, feed: str) -> list[tuple[str, str, 
 BATCH_ROWS = 400_000
 
 
+def _read(con: duckdb.DuckDBPyConnection, feed: str, export: tuple[str, str, str]) -> int | None:
+    """Read one export into `_text_<feed>` in its own transaction; the number of rows read, or None
+    when it is unreadable (rolled back and quarantined as a whole)."""
+    export_id, path, name = export
+    con.execute("BEGIN TRANSACTION")
+    status, reason, n = parse_export(con, feed, export_id, Path(path))  # rolls back when unreadable
+    if status == "quarantined":
+        log.warning("%s: export %s quarantined: %s", feed, name, reason)
+        return None
+    con.execute("COMMIT")
+    return n
+
+
 def _read_and_check(con: duckdb.DuckDBPyConnection, feed: str, exports: list[tuple[str, str, str]]) -> None:
     """Read the exports into `_text_<feed>` and check them.
 
-    A feed's exports are read one by one, each in its own transaction (an unreadable one is rolled
-    back and quarantined as a whole), and checked together once ~BATCH_ROWS rows are waiting, in one
-    transaction that appends their rows and marks them checked: an export read but not checked yet is
-    simply read again by the next run. A register's exports are all read, then the newest readable
-    one replaces the register in one transaction."""
+    A feed's exports are read one by one and checked together once ~BATCH_ROWS rows are waiting, in
+    one transaction that appends their rows and marks them checked: an export read but not checked
+    yet is simply read again by the next run. A register's exports are all read, then the newest
+    readable one replaces the register in one transaction."""
     con.execute(text_table_ddl(feed))
-    waiting: list[str] = []
-    rows = 0
-    for i, (export_id, path, name) in enumerate(exports, start=1):
-        con.execute("BEGIN TRANSACTION")
-        status, reason, n = parse_export(con, feed, export_id, Path(path))  # rolls back when unreadable
-        if status == "quarantined":
-            log.warning("%s: export %s quarantined: %s", feed, name, reason)
-        else:
-            con.execute("COMMIT")
-            waiting.append(export_id)
-            rows += n
-        if feed in REGISTERS or not (rows >= BATCH_ROWS or i == len(exports)):
-            continue
-        if waiting:
-            con.execute("BEGIN TRANSACTION")
-            _check_and_commit(con, feed, waiting)
-            waiting, rows = [], 0
-        log.info("%s: read and checked %d/%d exports", feed, i, len(exports))
     if feed in REGISTERS:
+        parsed = [export[0] for export in exports if _read(con, feed, export) is not None]
         con.execute("BEGIN TRANSACTION")
         con.execute("DELETE FROM raw.quarantine_rows WHERE feed = ?", [feed])
         con.execute("DELETE FROM raw.checked_exports WHERE feed = ?", [feed])
-        _check_and_commit(con, feed, waiting)
+        _check_and_commit(con, feed, parsed)
+    else:
+        waiting: list[str] = []
+        rows = 0
+        for i, export in enumerate(exports, start=1):
+            n = _read(con, feed, export)
+            if n is not None:
+                waiting.append(export[0])
+                rows += n
+            if rows >= BATCH_ROWS or i == len(exports):
+                if waiting:
+                    con.execute("BEGIN TRANSACTION")
+                    _check_and_commit(con, feed, waiting)
+                    waiting, rows = [], 0
+                log.info("%s: read and checked %d/%d exports", feed, i, len(exports))
     con.execute(f"DROP TABLE {text_table(feed)}")
 
 

@@ -269,6 +269,17 @@ def check_no_half_loaded_export(db: Path) -> None:
         con.close()
 
 
+def exports_read_not_checked(db: Path, feed: str = "dossiers") -> int:
+    """Exports of `feed` read (parsed) but whose rows are not checked yet: the state between reading a
+    batch and checking it."""
+    with connect(db, read_only=True) as con:
+        return con.execute(
+            """SELECT count(*) FROM raw.exports WHERE feed = ? AND parse_status = 'parsed'
+               AND export_id NOT IN (SELECT export_id FROM raw.checked_exports WHERE feed = ?)""",
+            [feed, feed],
+        ).fetchone()[0]
+
+
 def leftover_relations(db: Path) -> list[str]:
     """dbt's temporary/backup relations left by a build that was killed."""
     con = duckdb.connect(str(db), read_only=True)

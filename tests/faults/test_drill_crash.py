@@ -20,6 +20,7 @@ from .drills import (
     copy_sources,
     crash_child,
     diff,
+    exports_read_not_checked,
     group_commands,
     kill_group,
     leftover_relations,
@@ -56,7 +57,9 @@ def test_sigkill_mid_ingest_mid_dbt_and_mid_publish_then_recover(reference, tmp_
         if point == "archive_copy":
             assert [p for p in settings.archive.rglob("*.tmp*")], "the copy crash left no temporary file"
         if point == "check_batch":
-            assert _read_not_checked(settings.warehouse), "the crash left no export read but not checked"
+            assert exports_read_not_checked(settings.warehouse), (
+                "the crash left no export read but not checked"
+            )
 
     # A real job, killed with its whole process group (dbt included) once dbt has built a few models.
     log = root / "job_killed.log"
@@ -99,16 +102,3 @@ def test_sigkill_mid_ingest_mid_dbt_and_mid_publish_then_recover(reference, tmp_
     assert [p.name for p in settings.published.iterdir()] == ["par_marts.duckdb"]
     assert diff(marts_snapshot(published), reference.published) == []
     print(f"drill 1: WAL left by the dbt kill: {wal_after_kill}; {time.monotonic() - started:.0f}s")
-
-
-def _read_not_checked(db) -> int:
-    import duckdb
-
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(
-            """SELECT count(*) FROM raw.exports e WHERE e.feed = 'dossiers' AND e.parse_status = 'parsed'
-               AND e.export_id NOT IN (SELECT export_id FROM raw.checked_exports)"""
-        ).fetchone()[0]
-    finally:
-        con.close()
