@@ -440,9 +440,13 @@ def _warn(wh: Path, name: str, **env):
     return check
 
 
+# The dbt models that decide the balance rule from the winning rows (the check reads the second).
+BALANCE_MODELS = "int_dossiers__unit_month int_dossiers__unit_month_balance"
+
+
 def freeze_winning_rows(warehouse: Path) -> None:
     """The winning rows are a view over raw.dossiers: keep them as a table, so a test can alter exactly
-    the rows the dossier_balance check reads."""
+    the rows the balance rule reads (then `rebuild_balance`)."""
     execute(
         warehouse,
         "CREATE TABLE intermediate.frozen AS SELECT * FROM intermediate.int_dossiers__winning_rows",
@@ -451,7 +455,21 @@ def freeze_winning_rows(warehouse: Path) -> None:
     )
 
 
-def test_dossier_balance_and_stock_continuity_warn(clean_wh, tmp_path):
+def rebuild_balance(warehouse: Path, dbt) -> None:
+    """After counts of frozen winning rows were edited: their balance flag follows the identity of
+    sources.md (written out here, not taken from the staging model), and dbt rebuilds the unit-month
+    tables the check reads from them."""
+    execute(
+        warehouse,
+        "UPDATE intermediate.int_dossiers__winning_rows SET balance_ok = coalesce("
+        "opening_pending + received_online + received_in_person + received_postal = resolved_early "
+        "+ resolved_on_time + resolved_late + pending_in_time + pending_overdue + returned_withdrawn "
+        "AND returned_withdrawn >= 0, false)",
+    )
+    dbt(warehouse, "run", "--select", BALANCE_MODELS)
+
+
+def test_dossier_balance_and_stock_continuity_warn(clean_wh, tmp_path, dbt):
     wh = copy_wh(clean_wh, tmp_path)
     freeze_winning_rows(wh)
     execute(
@@ -463,6 +481,7 @@ def test_dossier_balance_and_stock_continuity_warn(clean_wh, tmp_path):
         f"returned_withdrawn = returned_withdrawn + 1 WHERE unit_code = 'X01' AND period = '2022-09' "
         f"AND procedure_code = '{P2}'",
     )
+    rebuild_balance(wh, dbt)
     _, r = validate(wh, "dossier_balance")
     assert r.outcome("unbalanced_rows").unexpected_count == 1
     assert r.outcome("unbalanced_rows").rows[0] == {
@@ -483,7 +502,7 @@ def test_dossier_balance_and_stock_continuity_warn(clean_wh, tmp_path):
     assert _warn(clean_wh, "dossier_balance").passed
 
 
-def test_stock_continuity_is_checked_per_procedure_not_on_totals(clean_wh, tmp_path):
+def test_stock_continuity_is_checked_per_procedure_not_on_totals(clean_wh, tmp_path, dbt):
     """The unit-month fingerprint only says "carried over unchanged"; any other month is compared procedure
     by procedure: stock moved between procedures (totals unchanged) breaks twice, a procedure's closing
     split over two rows of the same key (its sum unchanged) does not break."""
@@ -505,6 +524,7 @@ def test_stock_continuity_is_checked_per_procedure_not_on_totals(clean_wh, tmp_p
         f"0 AS pending_overdue, 0 AS returned_withdrawn) FROM {table} "
         f"WHERE unit_code = 'H01' AND period = '2022-05' AND procedure_code = '{P1}'",
     )
+    rebuild_balance(wh, dbt)
     df, r = validate(wh, "dossier_balance")
     by_key = df.set_index(["unit_code", "period"])
     assert by_key.loc[("X01", "2022-09"), "stock_breaks"] == 2

@@ -407,7 +407,7 @@ dossier_balance_check = _warn_check(
     "intermediate/int_dossiers__unit_month",
     "Balance identity and stock continuity per unit-month (expectations/dossier_balance.json): the share of "
     "unit-months failing (gap type inconsistent). WARN.",
-    ["intermediate/int_dossiers__winning_rows"],
+    ["intermediate/int_dossiers__unit_month_balance"],
 )
 received_outliers_check = _warn_check(
     "received_outliers",

@@ -259,89 +259,19 @@ FEED_FRAMES: dict[str, Frame] = {
 FEED_GROUPS_BY_FRAME: dict[str, FeedGroups] = {FEED_FRAMES[feed].name: g for feed, g in FEED_GROUPS.items()}
 
 # --- 2. Dossier balance identity and stock continuity (unit × month) -------------------------------
-# Re-computed from the counts of the winning rows (sources.md), independently of dbt's balance_ok: a row
-# balances when ton_ky_truoc + received = resolved + pending + tra_lai_rut (tra_lai_rut ≥ 0); for two
-# consecutive months that both have rows, the earlier month's closing pending equals the later month's
-# ton_ky_truoc — per unit-procedure, or per unit when either month came from a Biểu II.06a (quality.md,
-# gap type `inconsistent`).
-# All of it is aggregated in DuckDB at unit × month, never per unit × procedure × month (millions of groups at
-# province scale). For every unit-month: the identity's failures, the stock totals, and a fingerprint of its
-# procedures' stocks — two sums of a 64-bit hash of (procedure, stock) over the procedures whose stock is
-# not 0. When the earlier month's closing fingerprint equals the later month's opening fingerprint, every
-# procedure carries the same stock over (a difference would have to cancel out in two independent 128-bit
-# sums of hashes); only the other unit-months (those with a break, rarely a handful) are compared procedure
-# by procedure — exactly as the rule reads, so the counts are exact.
-_BALANCE_ROWS = """
-    SELECT unit_code, period, month_start, coalesce(procedure_code, '') AS procedure_code,
-        source_format = 'human' AS human,
-        coalesce(opening_pending + received_online + received_in_person + received_postal
-            = resolved_early + resolved_on_time + resolved_late + pending_in_time + pending_overdue
-              + returned_withdrawn
-            AND returned_withdrawn >= 0, false) AS balance_ok,
-        opening_pending AS opening, pending_in_time + pending_overdue AS closing
-    FROM intermediate.int_dossiers__winning_rows"""
-
-
-def _fingerprint(column: str, seed: int) -> str:
-    value = f"coalesce({column}, 0)"
-    return f"sum(CAST(hash(procedure_code, {value}, {seed}) AS HUGEINT)) FILTER (WHERE {value} <> 0)"
-
-
-_DOSSIER_BALANCE = f"""
-WITH w AS ({_BALANCE_ROWS}
-),
-um AS (
-    SELECT unit_code, period, month_start, count(*) AS rows,
-        count(*) FILTER (WHERE NOT balance_ok) AS unbalanced_rows, bool_or(human) AS human,
-        sum(opening) AS opening, sum(closing) AS closing,
-        [{_fingerprint("opening", 1)}, {_fingerprint("opening", 2)}] AS opening_print,
-        [{_fingerprint("closing", 1)}, {_fingerprint("closing", 2)}] AS closing_print
-    FROM w GROUP BY unit_code, period, month_start
-),
-pairs AS (
-    SELECT cur.unit_code, cur.period, cur.month_start, prev.month_start AS prev_month,
-        cur.human OR prev.human AS per_unit, prev.closing AS prev_closing, cur.opening AS cur_opening,
-        prev.closing_print IS NOT DISTINCT FROM cur.opening_print AS carried_over
-    FROM um AS cur
-    JOIN um AS prev ON prev.unit_code = cur.unit_code AND prev.month_start = cur.month_start - INTERVAL 1 MONTH
-),
--- unit-month pairs whose procedures are compared one by one, and their rows
-suspect AS (SELECT unit_code, period, prev_month, month_start FROM pairs WHERE NOT per_unit AND NOT carried_over),
-suspect_months AS (
-    SELECT DISTINCT unit_code, month_start FROM (
-        SELECT unit_code, prev_month AS month_start FROM suspect UNION ALL SELECT unit_code, month_start FROM suspect)
-),
-proc AS (
-    SELECT r.unit_code, r.month_start, r.procedure_code, sum(r.opening) AS opening, sum(r.closing) AS closing
-    FROM ({_BALANCE_ROWS}) AS r
-    JOIN suspect_months AS s ON s.unit_code = r.unit_code AND s.month_start = r.month_start
-    GROUP BY r.unit_code, r.month_start, r.procedure_code
-),
-proc_pairs AS (
-    SELECT coalesce(b.unit_code, a.unit_code) AS unit_code, coalesce(b.month_start, a.next_month) AS month_start,
-        coalesce(a.closing, 0) <> coalesce(b.opening, 0) AS broken
-    FROM (SELECT unit_code, procedure_code, CAST(month_start + INTERVAL 1 MONTH AS DATE) AS next_month, closing
-          FROM proc) AS a
-    FULL JOIN proc AS b
-        ON b.unit_code = a.unit_code AND b.procedure_code = a.procedure_code AND b.month_start = a.next_month
-),
-breaks AS (
-    SELECT unit_code, period, CASE WHEN prev_closing <> cur_opening THEN 1 ELSE 0 END AS stock_breaks
-    FROM pairs WHERE per_unit
-    UNION ALL
-    SELECT unit_code, period, 0 FROM pairs WHERE NOT per_unit AND carried_over
-    UNION ALL
-    SELECT p.unit_code, p.period, count(*) FILTER (WHERE x.broken)
-    FROM suspect AS p
-    JOIN proc_pairs AS x ON x.unit_code = p.unit_code AND x.month_start = p.month_start
-    GROUP BY p.unit_code, p.period
-)
-SELECT um.unit_code, um.period, CAST(um.rows AS BIGINT) AS rows,
-    CAST(um.unbalanced_rows AS BIGINT) AS unbalanced_rows,
-    CAST(b.stock_breaks AS BIGINT) AS stock_breaks,
-    um.human AS from_human_report
-FROM um LEFT JOIN breaks AS b ON b.unit_code = um.unit_code AND b.period = um.period
-ORDER BY um.unit_code, um.period
+# The rule of gap type `inconsistent` (quality.md): a row balances when ton_ky_truoc + received = resolved
+# + pending + tra_lai_rut (tra_lai_rut ≥ 0); for two consecutive months that both have rows, the earlier
+# month's closing pending equals the later month's ton_ky_truoc — per unit-procedure, or per unit when
+# either month came from a Biểu II.06a. It is computed once, by dbt, per unit-month
+# (intermediate.int_dossiers__unit_month_balance, which the gaps read too): the suite validates that table
+# instead of grouping the 5.7 M winning rows (province scale) a second time with a second implementation.
+_DOSSIER_BALANCE = """
+SELECT unit_code, period, CAST(data_rows AS BIGINT) AS rows,
+    CAST(unbalanced_rows AS BIGINT) AS unbalanced_rows,
+    CAST(stock_breaks AS BIGINT) AS stock_breaks,
+    from_human_report
+FROM intermediate.int_dossiers__unit_month_balance
+ORDER BY unit_code, period
 """
 
 # --- 3. Reporting completeness and timeliness per unit-year -----------------------------------------
@@ -449,7 +379,7 @@ FRAMES: dict[str, Frame] = {
         _DOSSIER_BALANCE,
         ("unit_code", "period"),
         "unit × month",
-        ("intermediate.int_dossiers__winning_rows",),
+        ("intermediate.int_dossiers__unit_month_balance",),
     ),
     "reporting_completeness": Frame(
         "reporting_completeness",
