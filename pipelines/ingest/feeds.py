@@ -195,19 +195,21 @@ def _unit_checks(code: str, start: str, end: str, label: str) -> list[tuple[str,
     ]
 
 
-def _finish(feed: str, select_sql: str, typed_cols: list[str], replace: bool) -> list[str]:
+def _finish(feed: str, select_sql: str, typed_cols: dict[str, str], replace: bool) -> list[str]:
     """Statements that check the rows read into `_text_<feed>` and split them into `raw.<feed>`
     (replaced, or appended to) and the quarantine table. `_checked` keeps only what those two need:
     with every text and working column it was the widest table of the run, and writing it cost more
-    than computing the checks."""
-    names = [c.rsplit(" AS ", 1)[1] for c in typed_cols]
+    than computing the checks. `typed_cols` maps each column of `raw.<feed>`, in order, to its SQL
+    expression over the checked rows."""
+    names = list(typed_cols)
+    typed = [f"{expr} AS {name}" for name, expr in typed_cols.items()]
     keys = "export_id, row_number, file_name, sort_key"
     into = (
         f"CREATE OR REPLACE TABLE raw.{feed} AS" if replace else f"INSERT INTO raw.{feed}"
     ) + f" SELECT {keys}, {', '.join(names)} FROM _checked WHERE reason_code IS NULL"
     return [
         f"""CREATE OR REPLACE TEMP TABLE _checked AS
-            SELECT {keys}, {", ".join(typed_cols)}, reason_code, reason,
+            SELECT {keys}, {", ".join(typed)}, reason_code, reason,
                    q_unit_code, unit_as_sent, q_period, q_version_ts, record
             FROM ({select_sql}) c""",
         into,
@@ -334,16 +336,16 @@ def _dossiers_sql(replace: bool = False) -> list[str]:
         {_record_json(spec.columns, "checked")} AS record
     FROM checked
     """
-    typed_cols = [
-        "source_format_ AS source_format",
-        "period AS ky_bao_cao",
-        "unit_code AS ma_don_vi",
-        "p_code AS ma_thu_tuc",
-        *[f"v_{c} AS {c}" for c in counts],
-        f"CASE WHEN is_human THEN {human_residual} ELSE {count_value('tra_lai_rut')} END AS tra_lai_rut",
-        "version_ts AS ngay_xuat",
-        "CASE WHEN is_human THEN ten_don_vi END AS ten_don_vi_as_sent",
-    ]
+    typed_cols = {
+        "source_format": "source_format_",
+        "ky_bao_cao": "period",
+        "ma_don_vi": "unit_code",
+        "ma_thu_tuc": "p_code",
+        **{c: f"v_{c}" for c in counts},
+        "tra_lai_rut": f"CASE WHEN is_human THEN {human_residual} ELSE {count_value('tra_lai_rut')} END",
+        "ngay_xuat": "version_ts",
+        "ten_don_vi_as_sent": "CASE WHEN is_human THEN ten_don_vi END",
+    }
     return _finish("dossiers", select, typed_cols, replace)
 
 
@@ -418,16 +420,16 @@ def _payments_sql(replace: bool = False) -> list[str]:
         {_record_json(spec.columns, "checked")} AS record
     FROM checked
     """
-    typed_cols = [
-        "txn_id AS ma_giao_dich",
-        f"{txt('ma_ho_so')} AS ma_ho_so",
-        "p_code AS ma_thu_tuc",
-        "unit_code AS ma_don_vi",
-        "ts AS thoi_diem",
-        "amount AS so_tien",
-        "channel AS kenh",
-        "status AS trang_thai",
-    ]
+    typed_cols = {
+        "ma_giao_dich": "txn_id",
+        "ma_ho_so": txt("ma_ho_so"),
+        "ma_thu_tuc": "p_code",
+        "ma_don_vi": "unit_code",
+        "thoi_diem": "ts",
+        "so_tien": "amount",
+        "kenh": "channel",
+        "trang_thai": "status",
+    }
     return _finish("payments", select, typed_cols, replace)
 
 
@@ -497,15 +499,15 @@ def _surveys_sql(replace: bool = False) -> list[str]:
         {_record_json(spec.columns, "checked")} AS record
     FROM checked
     """
-    typed_cols = [
-        "resp_id AS ma_phieu",
-        "stype AS loai_khao_sat",
-        "unit_code AS ma_don_vi",
-        "field AS linh_vuc",
-        "ts AS ngay_khao_sat",
-        "channel AS kenh",
-        *[f"CAST(a_{q} AS TINYINT) AS {q}" for q in QUESTIONS],
-    ]
+    typed_cols = {
+        "ma_phieu": "resp_id",
+        "loai_khao_sat": "stype",
+        "ma_don_vi": "unit_code",
+        "linh_vuc": "field",
+        "ngay_khao_sat": "ts",
+        "kenh": "channel",
+        **{q: f"CAST(a_{q} AS TINYINT)" for q in QUESTIONS},
+    }
     return _finish("surveys", select, typed_cols, replace)
 
 
@@ -565,14 +567,14 @@ def _self_report_sql(replace: bool = False) -> list[str]:
         {_record_json(spec.columns, "checked")} AS record
     FROM checked
     """
-    typed_cols = [
-        "year_value AS nam",
-        "unit_code AS ma_don_vi",
-        "kpi AS ma_chi_tieu",
-        "num AS tu_so",
-        "den AS mau_so",
-        f"{txt('ghi_chu')} AS ghi_chu",
-    ]
+    typed_cols = {
+        "nam": "year_value",
+        "ma_don_vi": "unit_code",
+        "ma_chi_tieu": "kpi",
+        "tu_so": "num",
+        "mau_so": "den",
+        "ghi_chu": txt("ghi_chu"),
+    }
     return _finish("self_report", select, typed_cols, replace)
 
 
@@ -620,14 +622,14 @@ def _national_indices_sql(replace: bool = False) -> list[str]:
         {_record_json(spec.columns, "checked2")} AS record
     FROM checked2
     """
-    typed_cols = [
-        "year_value AS nam",
-        "idx AS chi_so",
-        "score AS diem",
-        "rank AS thu_hang",
-        "provinces AS so_tinh",
-        f"{txt('nguon')} AS nguon",
-    ]
+    typed_cols = {
+        "nam": "year_value",
+        "chi_so": "idx",
+        "diem": "score",
+        "thu_hang": "rank",
+        "so_tinh": "provinces",
+        "nguon": txt("nguon"),
+    }
     return _finish("national_indices", select, typed_cols, replace)
 
 
@@ -641,34 +643,34 @@ def _register_sql(feed: str, replace: bool = True) -> list[str]:
     spec = FEED_SPECS[feed]
     if feed == "units":
         key = "ma_don_vi"
-        typed = [
-            f"{txt('ma_don_vi')} AS ma_don_vi",
-            f"{txt('ten_don_vi')} AS ten_don_vi",
-            f"lower({txt('cap')}) AS cap",
-            f"lower({txt('nhom_xep_hang')}) AS nhom_xep_hang",
-            f"{txt('ma_don_vi_cha')} AS ma_don_vi_cha",
-            "tu AS hieu_luc_tu",
-            "den AS hieu_luc_den",
-            f"{txt('ma_don_vi_ke_thua')} AS ma_don_vi_ke_thua",
-            f"{txt('ten_khac')} AS ten_khac",
-        ]
+        typed = {
+            "ma_don_vi": txt("ma_don_vi"),
+            "ten_don_vi": txt("ten_don_vi"),
+            "cap": f"lower({txt('cap')})",
+            "nhom_xep_hang": f"lower({txt('nhom_xep_hang')})",
+            "ma_don_vi_cha": txt("ma_don_vi_cha"),
+            "hieu_luc_tu": "tu",
+            "hieu_luc_den": "den",
+            "ma_don_vi_ke_thua": txt("ma_don_vi_ke_thua"),
+            "ten_khac": txt("ten_khac"),
+        }
         extra_checks: list[tuple[str, str, str]] = []
     else:
         key = "ma_thu_tuc"
-        typed = [
-            f"{txt('ma_thu_tuc')} AS ma_thu_tuc",
-            f"{txt('ten_thu_tuc')} AS ten_thu_tuc",
-            f"lower({txt('linh_vuc')}) AS linh_vuc",
-            f"lower({txt('cap_thuc_hien')}) AS cap_thuc_hien",
-            f"{_flag('co_nghia_vu_tai_chinh')} AS co_nghia_vu_tai_chinh",
-            f"{_flag('du_dieu_kien_truc_tuyen')} AS du_dieu_kien_truc_tuyen",
-            f"coalesce(lower({txt('muc_do_truc_tuyen')}), 'khong') AS muc_do_truc_tuyen",
-            "dvcqg AS ngay_tich_hop_dvcqg",
-            "tttt AS ngay_tich_hop_tttt",
-            "simplified AS nam_don_gian_hoa",
-            "tu AS hieu_luc_tu",
-            "den AS hieu_luc_den",
-        ]
+        typed = {
+            "ma_thu_tuc": txt("ma_thu_tuc"),
+            "ten_thu_tuc": txt("ten_thu_tuc"),
+            "linh_vuc": f"lower({txt('linh_vuc')})",
+            "cap_thuc_hien": f"lower({txt('cap_thuc_hien')})",
+            "co_nghia_vu_tai_chinh": _flag("co_nghia_vu_tai_chinh"),
+            "du_dieu_kien_truc_tuyen": _flag("du_dieu_kien_truc_tuyen"),
+            "muc_do_truc_tuyen": f"coalesce(lower({txt('muc_do_truc_tuyen')}), 'khong')",
+            "ngay_tich_hop_dvcqg": "dvcqg",
+            "ngay_tich_hop_tttt": "tttt",
+            "nam_don_gian_hoa": "simplified",
+            "hieu_luc_tu": "tu",
+            "hieu_luc_den": "den",
+        }
         extra_checks = [
             (
                 "bad_date",
