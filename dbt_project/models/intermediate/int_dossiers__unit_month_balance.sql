@@ -132,45 +132,24 @@ proc_rows as (
     group by r.unit_code, r.procedure_code, r.month_start
 ),
 
-prev_side as (
-    select
-        p.unit_code,
-        p.period,
-        p.prev_month,
-        p.month_start,
-        r.procedure_code,
-        r.closing
-    from suspect_pairs as p
-    inner join proc_rows as r on p.unit_code = r.unit_code and p.prev_month = r.month_start
-),
-
-cur_side as (
-    select
-        p.unit_code,
-        p.period,
-        p.prev_month,
-        p.month_start,
-        r.procedure_code,
-        r.opening
-    from suspect_pairs as p
-    inner join proc_rows as r on p.unit_code = r.unit_code and p.month_start = r.month_start
-),
-
+-- each procedure of a suspect pair: its closing in the earlier month and its opening in the later one
+-- (0 where it has no row); a stock on a row without procedure code stays on its own side (it matches
+-- nothing)
 proc_pairs as (
     select
-        coalesce(a.unit_code, b.unit_code) as unit_code,
-        coalesce(a.period, b.period) as period,
-        coalesce(a.prev_month, b.prev_month) as prev_month,
-        coalesce(a.month_start, b.month_start) as month_start,
-        coalesce(a.procedure_code, b.procedure_code) as procedure_code,
-        coalesce(a.closing, 0) as closing,
-        coalesce(b.opening, 0) as opening
-    from prev_side as a
-    full outer join cur_side as b
-        on
-            a.unit_code = b.unit_code
-            and a.month_start = b.month_start
-            and a.procedure_code = b.procedure_code
+        p.unit_code,
+        p.period,
+        p.prev_month,
+        p.month_start,
+        r.procedure_code,
+        coalesce(sum(r.closing) filter (where r.month_start = p.prev_month), 0) as closing,
+        coalesce(sum(r.opening) filter (where r.month_start = p.month_start), 0) as opening
+    from suspect_pairs as p
+    inner join proc_rows as r
+        on p.unit_code = r.unit_code and (r.month_start = p.prev_month or r.month_start = p.month_start)
+    group by
+        p.unit_code, p.period, p.prev_month, p.month_start, r.procedure_code,
+        case when r.procedure_code is null then r.month_start end
 ),
 
 proc_breaks as (
@@ -181,7 +160,8 @@ proc_breaks as (
         'Tồn cuối tháng ' || strftime(any_value(prev_month), '%m/%Y')
         || ' khác tồn kỳ trước tháng ' || strftime(any_value(month_start), '%m/%Y') || ' ở ' || count(*)
         || ' thủ tục: ' || string_agg(
-            procedure_code || ' (' || closing || ' → ' || opening || ')', ', ' order by procedure_code
+            coalesce(procedure_code, '(không có mã thủ tục)') || ' (' || closing || ' → ' || opening || ')', ', '
+            order by procedure_code, closing, opening
         ) as detail
     from proc_pairs
     where closing != opening

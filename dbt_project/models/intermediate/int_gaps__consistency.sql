@@ -9,14 +9,14 @@ with details as (
         period,
         balance_detail as detail
     from {{ ref('int_dossiers__unit_month_balance') }}
-    where balance_detail is not null
+    where unbalanced_rows > 0
     union all
     select
         unit_code,
         period,
         stock_break_detail
     from {{ ref('int_dossiers__unit_month_balance') }}
-    where stock_break_detail is not null
+    where stock_breaks > 0
 )
 
 select
