@@ -4,7 +4,7 @@ unit-year groups counted with Python's csv module on a small generated sample.""
 import csv
 from datetime import date
 
-from pipelines.bench import run_floor
+from pipelines.bench import restore_work, run_floor, snapshot_work
 from pipelines.sample.generator import generate
 
 
@@ -29,3 +29,40 @@ def test_floor_computes_every_unit_year_kpi_group(tmp_path):
     # two dossier KPIs per unit-year, one payment KPI per unit-year, one per unit-year-survey type
     assert floor["rows"] == 2 * len(dossiers) + len(payments) + len(surveys)
     assert floor["wall_s"] > 0 and floor["peak_rss_mib"] > 0
+
+
+def test_each_incremental_run_starts_from_the_state_after_the_full_run(tmp_path):
+    """The snapshot links the exports and archive copies (written once, replaced by rename) and copies
+    the rest; whatever a run then changes, adds or replaces is undone by the restore."""
+    work, snap, parse = tmp_path / "work", tmp_path / "snap", tmp_path / "target" / "partial_parse.msgpack"
+    files = {
+        "sources/dossiers/2025-11.csv": b"ma_don_vi\nS01\n",
+        "warehouse/archive/dossiers/1/2025-11.csv": b"ma_don_vi\nS01\n",
+        "warehouse/par.duckdb": b"full run",
+        "dagster_home/history/runs.db": b"one run",
+    }
+    for rel, content in files.items():
+        (work / rel).parent.mkdir(parents=True, exist_ok=True)
+        (work / rel).write_bytes(content)
+    parse.parent.mkdir()
+    parse.write_bytes(b"parsed for the full run's date")
+
+    snapshot_work(work, snap, parse)
+    linked = work / "sources/dossiers/2025-11.csv"
+    assert (snap / "work/sources/dossiers/2025-11.csv").stat().st_ino == linked.stat().st_ino
+    assert (snap / "work/warehouse/par.duckdb").stat().st_ino != (work / "warehouse/par.duckdb").stat().st_ino
+
+    # an incremental run: a new export, the warehouse written in place, an archive file replaced, a new parse
+    (work / "sources/dossiers/2025-12.csv").write_bytes(b"ma_don_vi\nS02\n")
+    with (work / "warehouse/par.duckdb").open("ab") as handle:
+        handle.write(b" + incremental")
+    tmp = work / "warehouse/archive/dossiers/1/.tmp"
+    tmp.write_bytes(b"replaced")
+    tmp.replace(work / "warehouse/archive/dossiers/1/2025-11.csv")
+    parse.write_bytes(b"parsed for the next date")
+
+    restore_work(snap, work, parse)
+    for rel, content in files.items():
+        assert (work / rel).read_bytes() == content, rel
+    assert not (work / "sources/dossiers/2025-12.csv").exists()
+    assert parse.read_bytes() == b"parsed for the full run's date"
