@@ -218,14 +218,15 @@ PARTIAL_PARSE = ROOT / "dbt_project" / "target" / "partial_parse.msgpack"
 
 def _copy_state(source: Path, target: Path) -> None:
     """Copy a work folder, hard-linking the LINKED trees (the exports and their archive copies)."""
-    for rel in LINKED:
-        if (source / rel).exists():
-            shutil.copytree(source / rel, target / rel, copy_function=os.link)
-    for path in sorted(source.rglob("*")):
-        rel = path.relative_to(source)
-        if path.is_file() and not any(rel.is_relative_to(linked) for linked in LINKED):
-            (target / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, target / rel)
+    linked = [source / rel for rel in LINKED]
+
+    def copy(src: str, dst: str) -> None:
+        if any(Path(src).is_relative_to(tree) for tree in linked):
+            os.link(src, dst)
+        else:
+            shutil.copy2(src, dst)
+
+    shutil.copytree(source, target, copy_function=copy)
 
 
 def snapshot_work(work: Path, snapshot: Path, partial_parse: Path = PARTIAL_PARSE) -> None:

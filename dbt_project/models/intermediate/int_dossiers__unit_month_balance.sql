@@ -17,7 +17,6 @@ with unit_months as (
         unit_code,
         period,
         month_start,
-        count(*) as data_rows,
         count(*) filter (where not balance_ok) as unbalanced_rows,
         string_agg(distinct procedure_code, ', ' order by procedure_code) filter (
             where not balance_ok
@@ -48,6 +47,7 @@ months as (
         month_start,
         period,
         from_human_report,
+        data_rows,
         pending_in_time + pending_overdue as closing,
         opening_pending as opening
     from {{ ref('int_dossiers__unit_month') }}
@@ -192,7 +192,7 @@ select
     m.period,
     m.month_start,
     h.from_human_report,
-    m.data_rows,
+    h.data_rows,
     m.unbalanced_rows,
     case
         when m.unbalanced_rows > 0
