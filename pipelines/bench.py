@@ -263,6 +263,12 @@ def run_incremental(work: Path, env: dict, runs: int) -> dict:
             print(f"incremental run {i + 1}/{runs}: {figures['wall_s']} s", flush=True)
     finally:
         shutil.rmtree(snapshot, ignore_errors=True)
+    return median_run(samples)
+
+
+def median_run(samples: list[dict]) -> dict:
+    """The figures of the median run by wall time (the lower of the two middle ones for an even count:
+    a real run's figures, never an average of two), with every run's wall time in run order."""
     median = sorted(samples, key=lambda f: f["wall_s"])[(len(samples) - 1) // 2]
     return {**median, "runs_wall_s": [f["wall_s"] for f in samples]}
 

@@ -4,7 +4,7 @@ unit-year groups counted with Python's csv module on a small generated sample.""
 import csv
 from datetime import date
 
-from pipelines.bench import restore_work, run_floor, snapshot_work
+from pipelines.bench import median_run, restore_work, run_floor, snapshot_work
 from pipelines.sample.generator import generate
 
 
@@ -66,3 +66,13 @@ def test_each_incremental_run_starts_from_the_state_after_the_full_run(tmp_path)
         assert (work / rel).read_bytes() == content, rel
     assert not (work / "sources/dossiers/2025-12.csv").exists()
     assert parse.read_bytes() == b"parsed for the full run's date"
+
+
+def test_the_incremental_figures_are_the_median_runs_own():
+    runs = [{"wall_s": 38.8, "dbt": 17.3}, {"wall_s": 35.79, "dbt": 16.1}, {"wall_s": 36.79, "dbt": 16.9}]
+    figures = median_run(runs)
+    assert (figures["wall_s"], figures["dbt"]) == (36.79, 16.9)  # the middle run's stages, not a mix
+    assert figures["runs_wall_s"] == [38.8, 35.79, 36.79]
+    # an even count reports the lower middle run; a single run is its own median
+    assert median_run([{"wall_s": w} for w in (4.0, 1.0, 3.0, 2.0)])["wall_s"] == 2.0
+    assert median_run([{"wall_s": 5.0}]) == {"wall_s": 5.0, "runs_wall_s": [5.0]}
