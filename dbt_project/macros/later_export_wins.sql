@@ -11,20 +11,26 @@
     Only the ids with several versions are ranked, in "later export wins" order (raw.exports.sort_key),
     and keep their winning export's row. An id is never both loaded and quarantined within one export
     (duplicates inside an export are all quarantined).
+    Rows dated after the as-of date are ignored (kpis.md), so they are no version either: a copy of an
+    id re-sent with a later date neither wins nor hides the copy dated before the as-of date. A
+    quarantined row is dated by `version_ts` (its own date, when it parses; undated, it always counts).
 -#}
-{% macro later_export_wins(feed, id_column) -%}
+{% macro later_export_wins(feed, id_column, date_column) -%}
 (
     with versions as (
         select
             t.{{ id_column }} as version_id,
             t.export_id
         from {{ source('raw', feed) }} as t
+        where cast(t.{{ date_column }} as date) <= {{ as_of() }}
         union all
         select
             nullif(trim(json_extract_string(q.record, '$.{{ id_column }}')), '') as version_id,
             q.export_id
         from {{ source('raw', 'quarantine_rows') }} as q
-        where q.feed = '{{ feed }}'
+        where
+            q.feed = '{{ feed }}'
+            and (q.version_ts is null or cast(q.version_ts as date) <= {{ as_of() }})
     ),
 
     -- an id shared by two exports lies in both exports' id ranges: only overlapping exports can share one

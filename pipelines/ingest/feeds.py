@@ -416,7 +416,7 @@ def _payments_sql(replace: bool = False) -> list[str]:
     )
     SELECT checked.*,
         CASE WHEN reason_code = 'unknown_unit' THEN NULL ELSE unit_code END AS q_unit_code,
-        ma_don_vi AS unit_as_sent, period AS q_period, NULL::TIMESTAMP AS q_version_ts,
+        ma_don_vi AS unit_as_sent, period AS q_period, ts AS q_version_ts,
         {_record_json(spec.columns, "checked")} AS record
     FROM checked
     """
@@ -495,7 +495,7 @@ def _surveys_sql(replace: bool = False) -> list[str]:
     )
     SELECT checked.*,
         CASE WHEN reason_code = 'unknown_unit' THEN NULL ELSE unit_code END AS q_unit_code,
-        ma_don_vi AS unit_as_sent, period AS q_period, NULL::TIMESTAMP AS q_version_ts,
+        ma_don_vi AS unit_as_sent, period AS q_period, CAST(ts AS TIMESTAMP) AS q_version_ts,
         {_record_json(spec.columns, "checked")} AS record
     FROM checked
     """

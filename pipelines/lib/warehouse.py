@@ -59,7 +59,8 @@ CREATE TABLE IF NOT EXISTS raw.quarantine_rows (
     unit_code VARCHAR,                  -- the register code when the row names a known unit
     unit_as_sent VARCHAR,               -- code or name exactly as sent
     period VARCHAR,                     -- YYYY-MM (monthly feeds) or YYYY (annual), when parseable
-    version_ts TIMESTAMP,               -- dossiers: the row's ngay_xuat (local), for version choice
+    version_ts TIMESTAMP,               -- dossiers: the row's ngay_xuat (local), for version choice;
+                                        -- payments, surveys: the row's own date (local), for the as-of cut
     record VARCHAR                      -- the row as sent (JSON), personal data removed
 );
 -- A source file's hash, kept while its size and modification time are unchanged: an unchanged file

@@ -1,8 +1,9 @@
 -- One row per transaction id: identical rows are one, otherwise the later export wins (sources.md),
--- also when the later row was quarantined (macro later_export_wins). Then rows dated after PAR_AS_OF,
--- or before the programme, are ignored.
+-- also when the later row was quarantined (macro later_export_wins). Rows dated after PAR_AS_OF are
+-- ignored before the versions are compared (a copy re-dated after it does not win); rows before the
+-- programme are left out here.
 with ranked as (
-    select * from {{ later_export_wins('payments', 'ma_giao_dich') }} as latest
+    select * from {{ later_export_wins('payments', 'ma_giao_dich', 'thoi_diem') }} as latest
 )
 
 select

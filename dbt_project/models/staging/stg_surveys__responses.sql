@@ -2,7 +2,7 @@
 -- (macro later_export_wins). Answers are counted per question answered: 1–5 answered, 4–5 satisfied
 -- (kpis.md). The phone number never entered the warehouse.
 with ranked as (
-    select * from {{ later_export_wins('surveys', 'ma_phieu') }} as latest
+    select * from {{ later_export_wins('surveys', 'ma_phieu', 'ngay_khao_sat') }} as latest
 ),
 
 answers as (
