@@ -535,7 +535,8 @@ class Reference:
                     if y <= 2025:
                         if y0 is not None and y0 < y and t25 is not None:
                             expected = b + (t25 - b) * (y - y0) / (2025 - y0)
-                    elif t25 is not None and t30 is not None:
+                    elif y0 is not None and y0 < y and t25 is not None and t30 is not None:
+                        # "Otherwise (y ≤ y₀, or a needed target blank …) it is null" holds after 2025 too
                         expected = t25 + (t30 - t25) * Fraction(y - 2025, 5)
                 on_track = None
                 if expected is not None and value is not None:

@@ -1,7 +1,9 @@
 -- Every KPI for every programme year against its milestone target and linear trajectory (kpis.md,
 -- Targets, milestones and trajectories). Comparisons with targets are exact: fractions are compared
 -- as numerator·100 against target%·denominator in decimal arithmetic (self-reported amounts may be
--- decimals: 0.29 / 2.9 is exactly 10 %), never as rounded percentages.
+-- decimals: 0.29 / 2.9 is exactly 10 %), never as rounded percentages. `on_track` likewise compares
+-- the value with the trajectory cross-multiplied (macro on_trajectory_exact), so a value exactly on
+-- the line is on track; expected_on_trajectory itself is shown as a double.
 with years as (
     select y as year from {{ programme_years() }} as py
 ),
@@ -41,6 +43,8 @@ baseline as (
         kpi_code,
         arg_min(year, year) filter (where value is not null) as y0,
         arg_min(value, year) filter (where value is not null) as b,
+        arg_min(numerator, year) filter (where value is not null) as n0,
+        arg_min(denominator, year) filter (where value is not null) as d0,
         max(case when year = 2025 then value end) as value_2025
     from vals
     group by kpi_code
@@ -51,6 +55,8 @@ targets as (
         v.*,
         bl.y0,
         bl.b,
+        bl.n0,
+        bl.d0,
         bl.value_2025,
         case when v.has_target then case when v.year <= 2025 then 2025 else 2030 end end as target_year,
         case when v.year <= 2025 then v.target_2025 else v.target_2030 end as target_as_written,
@@ -102,7 +108,13 @@ select
     expected_on_trajectory,
     case
         when value is null or expected_on_trajectory is null then null
-        when measure = 'rank' then value <= expected_on_trajectory
-        else value >= expected_on_trajectory
+        -- exact; only should the cross-multiplied numbers overflow 38 digits, compared as doubles
+        else coalesce(
+            try({{ on_trajectory_exact() }}),
+            case
+                when measure = 'rank' then value <= expected_on_trajectory
+                else value >= expected_on_trajectory
+            end
+        )
     end as on_track
 from judged
