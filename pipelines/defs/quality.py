@@ -10,11 +10,15 @@ the suite kept in `expectations/`, and reports counts and a small markdown previ
 | `cross_source` | `intermediate/int_payments__unit_month` | WARN | no |
 | `survey_sample_size` | `staging/stg_surveys__responses` | WARN | no |
 | `reporting_completeness` | `marts/reporting_completeness` | WARN | no |
-| `ranking_gate` | `marts/ranking_gate` | ERROR | yes |
+| `ranking_gate` | `marts/ranking_gate` | WARN per blocked year; ERROR when the gate is untrusted | yes |
 
-Warnings never block. `ranking_gate` fails (ERROR, blocking) only when gate check 1, 3 or 4 fails for a year
-that is over; a year kept out of the ranking only by check 2 (reporting completeness below the threshold)
-passes the check, and its description and metadata say which years are not ranked and why.
+Warnings never block. The gate decides per year (quality.md: "the ranking asset does not materialize for
+Y"): the gate's SQL leaves every year that fails a check out of `int_ranking__scores`, so `marts/par_ranking`
+holds the other years. `ranking_gate` fails with WARN when check 1, 3 or 4 fails for a year that is over
+(the run log and the check name the year and the check), passes naming the years kept out by check 2 alone
+(reporting completeness), and fails with ERROR — blocking the ranking, the reports and the published copy —
+only when the gate itself cannot be trusted: its re-check of the KPI bounds on the marts finds a failure in
+a year its SQL ranks.
 """
 
 import os
@@ -223,6 +227,9 @@ class GateVerdict:
     blocked_years: dict[int, list[str]]
     unranked_years: dict[int, str]
     final_years_despite: dict[int, str]
+    # ERROR (blocks the ranking and everything after it) only when the gate itself cannot be trusted;
+    # a year that fails check 1, 3 or 4 is left out of the ranking by the gate's SQL (WARN here)
+    severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR
 
 
 def _flag(value) -> bool:
@@ -251,6 +258,7 @@ def gate_verdict(settings: Settings, run_id: str | None = None) -> GateVerdict:
                 despite[year] = reason
             else:
                 unranked[year] = reason
+    sql_blocked = set(blocked)  # the years the gate's SQL leaves out of int_ranking__scores
     if bounds.critical_failures:
         # Gate check 4 re-checked on the KPI marts: which years, how many KPI rows (failing_keys are the
         # frame's keys: grain, year, unit_code, kpi_code).
@@ -262,19 +270,31 @@ def gate_verdict(settings: Settings, run_id: str | None = None) -> GateVerdict:
             blocked.setdefault(year, []).append(
                 f"check 4 KPI bounds re-checked on the KPI marts: {n} rows fail ({labels})"
             )
-    passed = not gate.critical_failures and not bounds.critical_failures
+    ranked_by_sql = {
+        int(y) for y, r in zip(gate_df["year"], gate_df["year_is_ranked"], strict=True) if _flag(r)
+    }
+    # The gate cannot be trusted when its re-check finds a failure in a year its SQL ranks, or its suite
+    # fails with no year failing: then nothing is ranked or published (ERROR, blocking).
+    untrusted = bool(ranked_by_sql & set(blocked)) or bool(gate.critical_failures and not sql_blocked)
+    passed = not blocked and not gate.critical_failures and not bounds.critical_failures
+    severity = dg.AssetCheckSeverity.ERROR if untrusted else dg.AssetCheckSeverity.WARN
     over_years = [int(y) for y, o in zip(gate_df["year"], gate_df["year_is_over"], strict=True) if _flag(o)]
-    ranked_years = [
-        int(y) for y, r in zip(gate_df["year"], gate_df["year_is_ranked"], strict=True) if _flag(r) and passed
-    ]
+    ranked_years = [] if untrusted else sorted(ranked_by_sql)
     parts: list[str] = []
-    if not passed:
+    if untrusted:
         parts.append(
-            "RANKING BLOCKED — the data cannot be trusted, the ranking must not be computed: "
+            "RANKING BLOCKED — the gate's own SQL and its re-check disagree, so no year is ranked: "
             + (
                 "; ".join(f"{y}: " + " / ".join(v) for y, v in sorted(blocked.items()))
                 or ", ".join(o.label for o in (*gate.critical_failures, *bounds.critical_failures))
             )
+        )
+    elif blocked:
+        parts.append(
+            "Ranking NOT computed for "
+            + "; ".join(f"{y} ({' / '.join(v)})" for y, v in sorted(blocked.items()))
+            + " — the data of that year cannot be trusted (quality.md, gate checks 1, 3, 4); "
+            "the other years are ranked."
         )
     else:
         parts.append(
@@ -292,7 +312,7 @@ def gate_verdict(settings: Settings, run_id: str | None = None) -> GateVerdict:
             "Ranked despite low reporting completeness (PAR_FINAL_YEARS): "
             + "; ".join(f"{y}: {reason}" for y, reason in sorted(despite.items()))
         )
-    if passed:
+    if not untrusted:
         parts.append(f"Years ranked: {', '.join(map(str, ranked_years)) or 'none'}.")
 
     metadata = {
@@ -316,7 +336,7 @@ def gate_verdict(settings: Settings, run_id: str | None = None) -> GateVerdict:
         ),
         "kpi_bounds_preview": dg.MetadataValue.md(bounds.failing_rows_markdown()),
     }
-    return GateVerdict(passed, " ".join(parts), metadata, blocked, unranked, despite)
+    return GateVerdict(passed, " ".join(parts), metadata, blocked, unranked, despite, severity)
 
 
 def _gate_table(df: pd.DataFrame) -> str:
@@ -444,9 +464,11 @@ cross_source_check = _warn_check(
     blocking=True,
     description=(
         "The four gate checks of quality.md per year that is over (expectations/ranking_gate.json on "
-        "marts.ranking_gate, and expectations/kpi_bounds.json on the KPI marts). FAILS with ERROR — blocking "
-        "everything downstream — when check 1 (integrity), 3 (unit coverage) or 4 (KPI bounds) fails; when only "
-        "check 2 (reporting completeness) fails, passes and names the years that are not ranked."
+        "marts.ranking_gate, and expectations/kpi_bounds.json on the KPI marts). A year that fails check 1 "
+        "(integrity), 3 (unit coverage) or 4 (KPI bounds) is not ranked and the check FAILS with WARN naming it; "
+        "the other years are ranked. A year kept out only by check 2 (reporting completeness) passes, named. "
+        "FAILS with ERROR — blocking everything downstream — when the re-check on the KPI marts finds a failure "
+        "in a year the gate's SQL ranks."
     ),
     additional_deps=[dg.AssetKey(["marts", "kpi_unit_year"]), dg.AssetKey(["marts", "kpi_province_year"])],
 )
@@ -458,9 +480,11 @@ def ranking_gate_check(
         verdict = gate_verdict(settings, run_id=context.run.run_id)
     except MissingTableError as exc:
         return _missing_result("ranking_gate", exc, dg.AssetCheckSeverity.ERROR)
+    for year, reasons in sorted(verdict.blocked_years.items()):
+        context.log.error(f"ranking_gate: {year} is not ranked: {' / '.join(reasons)}")
     return dg.AssetCheckResult(
         passed=verdict.passed,
-        severity=dg.AssetCheckSeverity.ERROR,
+        severity=verdict.severity,
         description=verdict.description,
         metadata=verdict.metadata,
     )
