@@ -75,15 +75,19 @@ unreadable as (
     where parse_status = 'quarantined'
 )
 
-select * from invalid_rows
-union all
 select * from unknown_units
 union all
+-- one row per (feed, unit_code, period, gap_type): quarantined rows without a unit and unreadable files
+-- of the same feed and period share a key, and share its row
 select
     feed,
     unit_code,
     period,
     gap_type,
     string_agg(detail, '; ' order by detail) as detail
-from unreadable
+from (
+    select * from invalid_rows
+    union all
+    select * from unreadable
+) as invalid
 group by feed, unit_code, period, gap_type
