@@ -356,6 +356,13 @@ def add_edge_cases(src: Path) -> None:
             [2, "UBND TT Quán Hành", *_bieu_counts(4, 1, 0, 3, 2, 1, 1, 0)],
         ],
     )
+    # 2026-11 (not expected yet as of 27/11): X2001 only in a Biểu without a date line — late all the same
+    _write_bieu(
+        d / "bieu_II06a_xa_2026-11.xlsx",
+        "Kỳ báo cáo: tháng 11/2026",
+        None,
+        [[1, "UBND xã Mường Lống", *_bieu_counts(3, 1, 0, 2, 2, 0, 0, 0)]],
+    )
     # 2026-10: a correction exported after the as-of date is not there yet
     header, rows = _read_csv(d / "dossiers_2026-10.csv")
     later = [list(r) for r in rows if r[col["ma_don_vi"]].startswith("S")][:2]
@@ -378,7 +385,19 @@ def add_edge_cases(src: Path) -> None:
     future = list(rows[3])
     future[pc["ma_giao_dich"]] = "GDEDGE000002"
     future[pc["thoi_diem"]] = f"{AS_OF + timedelta(days=1)}T09:00:00"
-    _write_csv(p / "payments_2026-11_sau.csv", header, [future])
+    # a bad row dated after the as-of date is ignored too: no invalid gap for it
+    bad_future = list(rows[4])
+    bad_future[pc["ma_giao_dich"]] = "GDEDGE000003"
+    bad_future[pc["thoi_diem"]] = f"{AS_OF + timedelta(days=2)}T09:00:00"
+    bad_future[pc["so_tien"]] = "0"
+    _write_csv(p / "payments_2026-11_sau.csv", header, [future, bad_future])
+    # an October transaction re-sent by a later export dated after the as-of date: that copy is ignored,
+    # so it is no version and October's copy stands
+    header10, rows10 = _read_csv(p / "payments_2026-10.csv")
+    resent = list(rows10[0])
+    resent[pc["thoi_diem"]] = f"{AS_OF + timedelta(days=1)}T10:00:00"
+    resent[pc["trang_thai"]] = "that_bai" if resent[pc["trang_thai"]] == "thanh_cong" else "thanh_cong"
+    _write_csv(p / "payments_2026-10_zz.csv", header10, [resent])
 
     s = src / "surveys"
     header, rows = _read_csv(s / "surveys_2024.csv")
