@@ -277,7 +277,8 @@ def gate_verdict(settings: Settings, run_id: str | None = None) -> GateVerdict:
     # fails with no year failing: then nothing is ranked or published (ERROR, blocking).
     untrusted = bool(ranked_by_sql & set(blocked)) or bool(gate.critical_failures and not sql_blocked)
     passed = not blocked and not gate.critical_failures and not bounds.critical_failures
-    severity = dg.AssetCheckSeverity.ERROR if untrusted else dg.AssetCheckSeverity.WARN
+    # a passing gate keeps the check's own severity (ERROR); a year left out by the SQL fails it as WARN
+    severity = dg.AssetCheckSeverity.WARN if blocked and not untrusted else dg.AssetCheckSeverity.ERROR
     over_years = [int(y) for y, o in zip(gate_df["year"], gate_df["year_is_over"], strict=True) if _flag(o)]
     ranked_years = [] if untrusted else sorted(ranked_by_sql)
     parts: list[str] = []
