@@ -40,37 +40,3 @@
 {% macro exact(expr) -%}
     try_cast({{ expr }} as decimal(38, 10))
 {%- endmacro %}
-
-{#-
-    `on_track` of kpi_province_year without rounding (kpis.md: comparisons with targets are exact).
-    With y₀ the first year with a value (n₀/d₀, or the rank b), K = 2025 − y₀ and k = year − y₀:
-    - ratios, year ≤ 2025: n/d ≥ n₀/d₀ + (T₂₀₂₅/100 − n₀/d₀)·k/K
-        ⇔ 100·K·n·d₀ ≥ d·(100·(K − k)·n₀ + k·T₂₀₂₅·d₀)        (d, d₀ > 0: both values exist)
-    - ratios, 2026 ≤ year ≤ 2030: n/d ≥ (T₂₀₂₅ + (T₂₀₃₀ − T₂₀₂₅)·(year − 2025)/5)/100
-        ⇔ 500·n ≥ d·(5·T₂₀₂₅ + (T₂₀₃₀ − T₂₀₂₅)·(year − 2025))
-    - ranks (trajectory up to 2025 only): r ≤ b + (T₂₀₂₅ − b)·k/K ⇔ K·r ≤ (K − k)·b + k·T₂₀₂₅
-    Amounts as decimal(38, 6): a product of three keeps 20 integer digits.
--#}
-{% macro on_trajectory_exact() -%}
-    case
-        when measure = 'rank'
-            then
-                (2025 - y0) * cast(value as decimal(38, 6))
-                <= (2025 - year) * cast(b as decimal(38, 6))
-                + (year - y0) * try_cast(target_2025 as decimal(38, 6))
-        when year <= 2025
-            then
-                100 * (2025 - y0) * cast(numerator as decimal(38, 6)) * cast(d0 as decimal(38, 6))
-                >= cast(denominator as decimal(38, 6)) * (
-                    100 * (2025 - year) * cast(n0 as decimal(38, 6))
-                    + (year - y0) * try_cast(target_2025 as decimal(38, 6)) * cast(d0 as decimal(38, 6))
-                )
-        else
-            500 * cast(numerator as decimal(38, 6))
-            >= cast(denominator as decimal(38, 6)) * (
-                5 * try_cast(target_2025 as decimal(38, 6))
-                + (try_cast(target_2030 as decimal(38, 6)) - try_cast(target_2025 as decimal(38, 6)))
-                * (year - 2025)
-            )
-    end
-{%- endmacro %}

@@ -2,7 +2,7 @@
 -- Targets, milestones and trajectories). Comparisons with targets are exact: fractions are compared
 -- as numerator·100 against target%·denominator in decimal arithmetic (self-reported amounts may be
 -- decimals: 0.29 / 2.9 is exactly 10 %), never as rounded percentages. `on_track` likewise compares
--- the value with the trajectory cross-multiplied (macro on_trajectory_exact), so a value exactly on
+-- the value with the trajectory cross-multiplied, so a value exactly on
 -- the line is on track; expected_on_trajectory itself is shown as a double.
 with years as (
     select y as year from {{ programme_years() }} as py
@@ -64,7 +64,14 @@ targets as (
         try_cast(v.target_2025 as double)
         / case when v.target_measure = 'percent' then 100 else 1 end as t2025,
         try_cast(v.target_2030 as double)
-        / case when v.target_measure = 'percent' then 100 else 1 end as t2030
+        / case when v.target_measure = 'percent' then 100 else 1 end as t2030,
+        -- the same amounts as decimals, for the exact on_track (a product of three keeps 20 digits)
+        cast(v.numerator as decimal(38, 6)) as n_exact,
+        cast(v.denominator as decimal(38, 6)) as d_exact,
+        cast(bl.n0 as decimal(38, 6)) as n0_exact,
+        cast(bl.d0 as decimal(38, 6)) as d0_exact,
+        try_cast(v.target_2025 as decimal(38, 6)) as t2025_exact,
+        try_cast(v.target_2030 as decimal(38, 6)) as t2030_exact
     from vals as v
     left join baseline as bl on v.kpi_code = bl.kpi_code
 ),
@@ -91,8 +98,8 @@ judged as (
 select
     year,
     kpi_code,
-    numerator::double as numerator,
-    denominator::double as denominator,
+    cast(numerator as double) as numerator,
+    cast(denominator as double) as denominator,
     value,
     target,
     target_year,
@@ -108,9 +115,25 @@ select
     expected_on_trajectory,
     case
         when value is null or expected_on_trajectory is null then null
-        -- exact; only should the cross-multiplied numbers overflow 38 digits, compared as doubles
+        -- Exact, cross-multiplied (y₀ the first year with a value n₀/d₀ — for a rank, value = numerator,
+        -- so b = n₀; K = 2025 − y₀, k = year − y₀; T in percent for ratios):
+        --   ratios ≤ 2025: n/d ≥ n₀/d₀ + (T₂₀₂₅/100 − n₀/d₀)·k/K ⇔ 100·K·n·d₀ ≥ d·(100·(K − k)·n₀ + k·T₂₀₂₅·d₀)
+        --   ratios ≥ 2026: n/d ≥ (T₂₀₂₅ + (T₂₀₃₀ − T₂₀₂₅)·(year − 2025)/5)/100
+        --                  ⇔ 500·n ≥ d·(5·T₂₀₂₅ + (T₂₀₃₀ − T₂₀₂₅)·(year − 2025))
+        --   ranks (up to 2025): r ≤ n₀ + (T₂₀₂₅ − n₀)·k/K ⇔ K·r ≤ (K − k)·n₀ + k·T₂₀₂₅
+        -- Only should the products overflow 38 digits do the doubles decide.
         else coalesce(
-            try({{ on_trajectory_exact() }}),
+            try(
+                case
+                    when measure = 'rank'
+                        then (2025 - y0) * n_exact <= (2025 - year) * n0_exact + (year - y0) * t2025_exact
+                    when year <= 2025
+                        then
+                            100 * (2025 - y0) * n_exact * d0_exact
+                            >= d_exact * (100 * (2025 - year) * n0_exact + (year - y0) * t2025_exact * d0_exact)
+                    else 500 * n_exact >= d_exact * (5 * t2025_exact + (t2030_exact - t2025_exact) * (year - 2025))
+                end
+            ),
             case
                 when measure = 'rank' then value <= expected_on_trajectory
                 else value >= expected_on_trajectory
