@@ -9,39 +9,25 @@ select
 from {{ ref('int_reporting__unit_month') }}
 where not has_version
 union all
-select
-    'dossiers',
-    unit_code,
-    period,
-    'late',
-    case
-        when export_date is null
-            then
-                'Báo cáo tháng ' || strftime(month_start, '%m/%Y')
-                || ' (Biểu II.06a) không có dòng ngày tháng năm nên không xác định được ngày gửi'
-        else
-            'Báo cáo tháng ' || strftime(month_start, '%m/%Y') || ' xuất ngày '
-            || strftime(export_date, '%d/%m/%Y') || ', quá hạn ' || strftime(deadline, '%d/%m/%Y')
-            || ' ' || (export_date - deadline) || ' ngày'
-    end
-from {{ ref('int_reporting__unit_month') }}
-where is_received and (export_date is null or export_date > deadline)
-union all
--- a Biểu II.06a without a date line is late even before its month is expected (quality.md: "or a Biểu
--- II.06a without a date line"; kpis.md: "received but never on time"); a dated export of a month not yet
--- expected cannot be late (its date is at most the as-of date, before the deadline)
+-- late: a received unit-month whose export date is after its deadline, or a Biểu II.06a without a date
+-- line (kpis.md: "received but never on time"), whether or not the month is expected yet; a month not
+-- expected yet has a deadline after the as-of date, so only an undated report can be late there
 select
     'dossiers',
     s.unit_code,
     s.period,
     'late',
-    'Báo cáo tháng ' || strftime(s.month_start, '%m/%Y')
-    || ' (Biểu II.06a) không có dòng ngày tháng năm nên không xác định được ngày gửi'
+    case
+        when s.export_date is null
+            then
+                'Báo cáo tháng ' || strftime(s.month_start, '%m/%Y')
+                || ' (Biểu II.06a) không có dòng ngày tháng năm nên không xác định được ngày gửi'
+        else
+            'Báo cáo tháng ' || strftime(s.month_start, '%m/%Y') || ' xuất ngày '
+            || strftime(s.export_date, '%d/%m/%Y') || ', quá hạn ' || strftime(c.deadline, '%d/%m/%Y')
+            || ' ' || (s.export_date - c.deadline) || ' ngày'
+    end
 from {{ ref('int_dossiers__unit_month_status') }} as s
-left join {{ ref('int_calendar__unit_months') }} as c
+inner join {{ ref('int_calendar__unit_months') }} as c
     on s.unit_code = c.unit_code and s.period = c.period
-where
-    s.is_received
-    and s.export_date is null
-    and not coalesce(c.is_expected, false)
-    and year(s.month_start) between {{ first_year() }} and year({{ as_of() }})
+where s.is_received and (s.export_date is null or s.export_date > c.deadline)
