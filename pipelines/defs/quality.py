@@ -245,10 +245,15 @@ def gate_verdict(settings: Settings, run_id: str | None = None) -> GateVerdict:
     blocked: dict[int, list[str]] = {}
     unranked: dict[int, str] = {}
     despite: dict[int, str] = {}
+    over_years: list[int] = []
+    ranked_by_sql: set[int] = set()  # the years the gate's SQL lets into int_ranking__scores
     for row in gate_df.to_dict("records"):
         year = int(row["year"])
         if not _flag(row["year_is_over"]):
             continue
+        over_years.append(year)
+        if _flag(row["year_is_ranked"]):
+            ranked_by_sql.add(year)
         for check, label in GATE_CHECKS:
             if check in BLOCKING_GATE_CHECKS and not _flag(row[check]):
                 blocked.setdefault(year, []).append(f"check {label}: {row[f'{check}_detail']}")
@@ -270,16 +275,12 @@ def gate_verdict(settings: Settings, run_id: str | None = None) -> GateVerdict:
             blocked.setdefault(year, []).append(
                 f"check 4 KPI bounds re-checked on the KPI marts: {n} rows fail ({labels})"
             )
-    ranked_by_sql = {
-        int(y) for y, r in zip(gate_df["year"], gate_df["year_is_ranked"], strict=True) if _flag(r)
-    }
     # The gate cannot be trusted when its re-check finds a failure in a year its SQL ranks, or its suite
     # fails with no year failing: then nothing is ranked or published (ERROR, blocking).
     untrusted = bool(ranked_by_sql & set(blocked)) or bool(gate.critical_failures and not sql_blocked)
     passed = not blocked and not gate.critical_failures and not bounds.critical_failures
     # a passing gate keeps the check's own severity (ERROR); a year left out by the SQL fails it as WARN
     severity = dg.AssetCheckSeverity.WARN if blocked and not untrusted else dg.AssetCheckSeverity.ERROR
-    over_years = [int(y) for y, o in zip(gate_df["year"], gate_df["year_is_over"], strict=True) if _flag(o)]
     ranked_years = [] if untrusted else sorted(ranked_by_sql)
     parts: list[str] = []
     if untrusted:
